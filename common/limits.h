@@ -1,0 +1,91 @@
+/*
+ * limits.h — every resource that traffic can grow, its default cap and why.
+ *
+ * Each cap has a counter in the run summary (sensor/stats.h) and a policy
+ * that says what happens when it is hit.  Memory stays bounded whatever the
+ * size or content of the capture: the sum of these caps (plus a constant per
+ * flow) is the sensor's working set.
+ *
+ * Values are defaults; the ones marked "tunable" can be changed on the
+ * command line (see README "Limits").
+ */
+#ifndef MDM_LIMITS_H
+#define MDM_LIMITS_H
+
+/*
+ * Flow table.
+ */
+
+/* Concurrent flows tracked (tunable, --max-flows).  An Exchange front-end
+ * pair serving ~20k mailboxes holds about 60k concurrent TCP connections at
+ * peak (Outlook keeps 2-4 per user, phones 1-2).  262144 leaves 4x headroom
+ * and costs ~200 bytes each plus session state (about 100 MiB at most).
+ * Policy when full: evict the oldest embryonic flow, then the oldest closed,
+ * then the least recently seen established one; counted as flows_evicted. */
+#define LIMIT_FLOWS 262144u
+
+/* Idle timeouts, in seconds of capture time.  Embryonic: a SYN that never
+ * got an answer.  Established: EWS streaming subscriptions and MAPI
+ * NotificationWait long-polls stay silent up to 30 minutes, so anything
+ * shorter would split one Outlook connection (and its NTLM identity) in two.
+ * Closed: long enough to absorb the last retransmitted FIN/ACKs. */
+#define LIMIT_TIMEOUT_EMBRYONIC_S 30u
+#define LIMIT_TIMEOUT_ESTABLISHED_S 1860u
+#define LIMIT_TIMEOUT_CLOSED_S 15u
+#define LIMIT_TIMEOUT_UDP_S 120u
+
+/*
+ * IP fragment reassembly (IPv4 and IPv6).
+ */
+
+/* Datagrams being reassembled at once.  Fragmented TCP is rare and always
+ * suspicious on an Exchange segment; 1024 is plenty for real traffic and
+ * bounds a fragment flood.  Policy: evict the oldest datagram, counted. */
+#define LIMIT_FRAG_DATAGRAMS 1024u
+/* Bytes held across all pending datagrams.  Policy: evict oldest. */
+#define LIMIT_FRAG_BYTES (16u * 1024u * 1024u)
+/* Fragments per datagram (a 64 KiB datagram in 8-byte pieces would be 8192;
+ * real stacks send at most ~45 at 1500 MTU).  Policy: drop the datagram. */
+#define LIMIT_FRAG_PER_DATAGRAM 128u
+/* Seconds a datagram may wait for its missing fragments (RFC 791 suggests
+ * 15 s; Linux uses 30 s).  Policy: drop, counted as frag_timeouts. */
+#define LIMIT_FRAG_TIMEOUT_S 30u
+
+/*
+ * TCP reassembly.  In-order bytes are handed to the consumer straight from
+ * the packet and never stored; only out-of-order segments are queued.
+ */
+
+/* Out-of-order bytes queued per direction (tunable, --reasm-dir-cap).  Two
+ * full receive windows of a default Windows server (64 KiB unscaled, more
+ * with scaling) cover a lost segment followed by a window of data.  Policy:
+ * declare a gap up to the first queued segment and carry on from there. */
+#define LIMIT_REASM_DIR_BYTES (1024u * 1024u)
+/* Out-of-order segments queued per direction: bounds the list walk that
+ * every out-of-order insert does (1-byte segments would otherwise make an
+ * 1 MiB queue a million nodes long).  Policy: as for the byte cap. */
+#define LIMIT_REASM_DIR_SEGS 2048u
+/* Out-of-order bytes queued across all flows (tunable, --reasm-memcap).
+ * Policy: the direction that asks for more than is left gaps instead. */
+#define LIMIT_REASM_TOTAL_BYTES (256u * 1024u * 1024u)
+/* Bytes delivered per direction before reassembly stops for that direction
+ * (tunable, --reasm-depth; 0 = no limit).  Default unlimited: Outlook
+ * Anywhere and MAPI carry every request of a session on one long
+ * connection, and each request's headers matter.  Memory does not depend on
+ * depth because delivered bytes are not stored. */
+#define LIMIT_REASM_DEPTH 0u
+
+/*
+ * Protocol identification.
+ */
+
+/* Packets per flow offered to nDPI before the sensor decides from what it
+ * has (nDPI 4.2 identifies HTTP and TLS within the first data packet each
+ * way; 24 leaves room for handshakes and a slow first request).  The nDPI
+ * per-flow state is freed as soon as the decision is made. */
+#define LIMIT_DPI_PACKETS 24u
+
+/* Bytes kept of an SNI or Host name for the flow record. */
+#define LIMIT_HOSTNAME_BYTES 255u
+
+#endif /* MDM_LIMITS_H */
