@@ -1,1 +1,470 @@
-#include "limits.h"
+/*
+ * main.c — the mdmwatch command: options, inputs, output, exit status.
+ *
+ * Exit status (DESIGN.md §3): 0 when every input was processed (findings or
+ * not); 1 when an input could not be read, was damaged part-way, or an
+ * output failed — everything read before the problem is still processed and
+ * reported; 2 for a usage error (bad option, bad filter expression).
+ */
+#include <errno.h>
+#include <arpa/inet.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "decode.h"
+#include "sensor.h"
+#include "stats.h"
+
+#define MDMWATCH_VERSION "0.1.0"
+#define MAX_INPUTS 4096
+#define MAX_EXCHANGE 256
+#define MAX_FILTER 4096
+
+struct options {
+	const char *inputs[MAX_INPUTS];
+	unsigned n_inputs;
+	const char *iface;
+	const char *db_path;
+	const char *dump_flows;
+	const char *ndpi_protos;
+	const char *exchange[MAX_EXCHANGE];
+	size_t n_exchange;
+	char filter[MAX_FILTER];
+	int quiet;
+	int progress; /* -1 auto (a terminal), 0 off, 1 on */
+	struct sensor_config cfg;
+};
+
+struct run {
+	struct options *o;
+	struct sensor *sensor;
+	FILE *dump;
+	struct run_info info;
+	int failed;
+};
+
+static volatile sig_atomic_t stop_requested;
+static struct capture *volatile current_capture;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+	if (current_capture)
+		capture_break(current_capture);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: mdmwatch -r FILE [-r FILE]... [options] [BPF expression]\n"
+		"       mdmwatch -i IFACE [options] [BPF expression]\n"
+		"\n"
+		"  -r, --read FILE          read a pcap or pcapng file (- for stdin); repeatable,\n"
+		"                           files are read in the order given\n"
+		"  -i, --interface IFACE    capture live from IFACE\n"
+		"  -d, --db FILE            SQLite database (default ./mdmwatch.db)\n"
+		"      --exchange HOST      an Exchange front-end (host name or IPv4 address);\n"
+		"                           repeatable; nDPI labels its flows \"Exchange\"\n"
+		"      --ndpi-protos FILE   an nDPI custom protocols file\n"
+		"      --dump-flows FILE|-  write one line per flow as it ends\n"
+		"      --max-flows N        flow table cap (default %u)\n"
+		"      --reasm-memcap BYTES out-of-order bytes held across flows (default %u)\n"
+		"      --reasm-dir-cap BYTES out-of-order bytes held per direction (default %u)\n"
+		"      --reasm-depth BYTES  stop reassembling a direction after BYTES (default 0,\n"
+		"                           no limit)\n"
+		"      --progress, --no-progress  progress line on stderr (default: on a terminal)\n"
+		"  -q, --quiet              no run summary\n"
+		"  -V, --version            print the version\n"
+		"  -h, --help               this help\n"
+		"\n"
+		"Exit status: 0 done, 1 an input or output failed (the rest is still processed),\n"
+		"2 usage error.\n",
+		LIMIT_FLOWS, LIMIT_REASM_TOTAL_BYTES, LIMIT_REASM_DIR_BYTES);
+}
+
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "mdmwatch: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\nTry 'mdmwatch --help'.\n");
+	va_end(ap);
+	return 2;
+}
+
+/* Parses a non-negative decimal with an optional k/M/G suffix (powers of 2). */
+static int parse_size(const char *s, uint64_t max, uint64_t *ret)
+{
+	char *end;
+	errno = 0;
+	if (!s[0] || s[0] == '-')
+		return -EINVAL;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	unsigned shift = 0;
+	if (*end == 'k' || *end == 'K')
+		shift = 10;
+	else if (*end == 'M')
+		shift = 20;
+	else if (*end == 'G')
+		shift = 30;
+	if (shift)
+		end++;
+	if (*end || v > (max >> shift))
+		return -ERANGE;
+	*ret = (uint64_t)v << shift;
+	return 0;
+}
+
+enum {
+	OPT_EXCHANGE = 256,
+	OPT_NDPI_PROTOS,
+	OPT_DUMP_FLOWS,
+	OPT_MAX_FLOWS,
+	OPT_REASM_MEMCAP,
+	OPT_REASM_DIR_CAP,
+	OPT_REASM_DEPTH,
+	OPT_PROGRESS,
+	OPT_NO_PROGRESS,
+};
+
+static const struct option long_opts[] = {
+	{ "read", required_argument, NULL, 'r' },
+	{ "interface", required_argument, NULL, 'i' },
+	{ "db", required_argument, NULL, 'd' },
+	{ "exchange", required_argument, NULL, OPT_EXCHANGE },
+	{ "ndpi-protos", required_argument, NULL, OPT_NDPI_PROTOS },
+	{ "dump-flows", required_argument, NULL, OPT_DUMP_FLOWS },
+	{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
+	{ "reasm-memcap", required_argument, NULL, OPT_REASM_MEMCAP },
+	{ "reasm-dir-cap", required_argument, NULL, OPT_REASM_DIR_CAP },
+	{ "reasm-depth", required_argument, NULL, OPT_REASM_DEPTH },
+	{ "progress", no_argument, NULL, OPT_PROGRESS },
+	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "version", no_argument, NULL, 'V' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* One numeric option into its config field; 0 or a usage exit status. */
+static int numeric_option(struct options *o, int opt, const char *arg)
+{
+	uint64_t v;
+	switch (opt) {
+	case OPT_MAX_FLOWS:
+		if (parse_size(arg, 1u << 26, &v) < 0 || v == 0)
+			return usage_error("--max-flows: expected a number from 1 to 67108864, got '%s'", arg);
+		o->cfg.flow.max_flows = (uint32_t)v;
+		return 0;
+	case OPT_REASM_MEMCAP:
+		if (parse_size(arg, UINT64_C(1) << 40, &v) < 0)
+			return usage_error("--reasm-memcap: expected a size such as 256M, got '%s'", arg);
+		o->cfg.reasm.max_total = v;
+		return 0;
+	case OPT_REASM_DIR_CAP:
+		if (parse_size(arg, UINT32_MAX, &v) < 0)
+			return usage_error("--reasm-dir-cap: expected a size such as 1M, got '%s'", arg);
+		o->cfg.reasm.max_dir_bytes = (uint32_t)v;
+		return 0;
+	case OPT_REASM_DEPTH:
+		if (parse_size(arg, UINT64_MAX, &v) < 0)
+			return usage_error("--reasm-depth: expected a size such as 10M or 0, got '%s'", arg);
+		o->cfg.reasm.depth = v;
+		return 0;
+	default:
+		return 2;
+	}
+}
+
+/* Returns -1 to go on, else the exit status to return now. */
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	int opt;
+	while ((opt = getopt_long(argc, argv, "r:i:d:qVh", long_opts, NULL)) != -1) {
+		switch (opt) {
+		case 'r':
+			if (o->n_inputs == MAX_INPUTS)
+				return usage_error("too many -r files (at most %d)", MAX_INPUTS);
+			o->inputs[o->n_inputs++] = optarg;
+			break;
+		case 'i':
+			o->iface = optarg;
+			break;
+		case 'd':
+			o->db_path = optarg;
+			break;
+		case OPT_EXCHANGE:
+			if (o->n_exchange == MAX_EXCHANGE)
+				return usage_error("too many --exchange hosts (at most %d)", MAX_EXCHANGE);
+			o->exchange[o->n_exchange++] = optarg;
+			break;
+		case OPT_NDPI_PROTOS:
+			o->ndpi_protos = optarg;
+			break;
+		case OPT_DUMP_FLOWS:
+			o->dump_flows = optarg;
+			break;
+		case OPT_PROGRESS:
+			o->progress = 1;
+			break;
+		case OPT_NO_PROGRESS:
+			o->progress = 0;
+			break;
+		case 'q':
+			o->quiet = 1;
+			break;
+		case 'V':
+			printf("mdmwatch %s (%s, nDPI %s)\n", MDMWATCH_VERSION, "libpcap",
+			       dpi_version());
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case '?':
+			fprintf(stderr, "Try 'mdmwatch --help'.\n");
+			return 2;
+		default: {
+			int r = numeric_option(o, opt, optarg);
+			if (r)
+				return r;
+		}
+		}
+	}
+	if (!o->n_inputs == !o->iface)
+		return usage_error("%s", o->iface ? "give -r FILE or -i IFACE, not both"
+						  : "nothing to read: give -r FILE or -i IFACE");
+	size_t used = 0;
+	for (int i = optind; i < argc; i++) {
+		int n = snprintf(o->filter + used, sizeof(o->filter) - used, "%s%s",
+				 used ? " " : "", argv[i]);
+		if (n < 0 || (size_t)n >= sizeof(o->filter) - used)
+			return usage_error("the filter expression is longer than %d bytes", MAX_FILTER - 1);
+		used += (size_t)n;
+	}
+	return -1;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void format_endpoint(char *out, size_t n, uint8_t af, const uint8_t *addr, uint16_t port)
+{
+	char a[64];
+	if (af == 4)
+		snprintf(a, sizeof(a), "%u.%u.%u.%u", addr[0], addr[1], addr[2], addr[3]);
+	else if (!inet_ntop(AF_INET6, addr, a, sizeof(a)))
+		snprintf(a, sizeof(a), "?");
+	snprintf(out, n, af == 6 ? "[%s]:%u" : "%s:%u", a, port);
+}
+
+/* --dump-flows: one line per flow, see pcaps/README.md for the format. */
+static void dump_flow(void *ctx, const struct flow_record *rec)
+{
+	struct run *run = ctx;
+	const struct flow *f = rec->flow;
+	char c[80], s[80];
+	if (!run->dump)
+		return;
+	format_endpoint(c, sizeof(c), f->af, f->addr[0], f->port[0]);
+	format_endpoint(s, sizeof(s), f->af, f->addr[1], f->port[1]);
+	fprintf(run->dump, "%s %s > %s app=%s reasm=%s pkts=%" PRIu64 "/%" PRIu64,
+		f->proto == 6 ? "tcp" : "udp", c, s, rec->dpi.name[0] ? rec->dpi.name : "Unknown",
+		rec->reassembled ? "yes" : "no", f->pkts[0], f->pkts[1]);
+	if (rec->reassembled)
+		fprintf(run->dump,
+			" c2s=%" PRIu64 ":%s s2c=%" PRIu64 ":%s gaps=%" PRIu64 "/%" PRIu64
+			" anomalies=%u",
+			rec->stream_bytes[0], rec->have_digest ? rec->sha256[0] : "-",
+			rec->stream_bytes[1], rec->have_digest ? rec->sha256[1] : "-", rec->gaps[0],
+			rec->gaps[1], rec->anomalies);
+	fputc('\n', run->dump);
+}
+
+static void progress_line(struct run *run, struct capture *c, unsigned idx, double t0)
+{
+	double el = now_s() - t0;
+	uint64_t pos = capture_position(c), size = capture_size(c);
+	double mb = (double)(run->info.input_bytes + pos) / 1e6;
+	if (size)
+		fprintf(stderr, "\r  input %u/%u: %3.0f%% of %.1f MB, %.1f MB/s   ", idx + 1,
+			run->o->n_inputs, 100.0 * (double)pos / (double)size, (double)size / 1e6,
+			el > 0 ? mb / el : 0);
+	else
+		fprintf(stderr, "\r  input %u/%u: %.1f MB, %.1f MB/s   ", idx + 1, run->o->n_inputs,
+			mb, el > 0 ? mb / el : 0);
+}
+
+/* Reads one capture to its end; problems are reported and counted. */
+static void read_capture(struct run *run, struct capture *c, const char *name, unsigned idx,
+			 double t0, int show_progress)
+{
+	int lt = capture_linktype(c);
+	struct capture_frame fr;
+	uint64_t n = 0;
+	double last = 0;
+	current_capture = c;
+	while (!stop_requested) {
+		enum capture_status st = capture_next(c, &fr);
+		if (st == CAPTURE_EOF)
+			break;
+		if (st == CAPTURE_TIMEOUT)
+			continue;
+		if (st < 0) {
+			if (show_progress)
+				fputc('\n', stderr);
+			fprintf(stderr, "mdmwatch: %s: %s\n", name, capture_error(c));
+			run->failed = 1;
+			run->info.inputs_failed++;
+			break;
+		}
+		sensor_frame(run->sensor, lt, fr.ts_us, fr.data, fr.caplen);
+		if (show_progress && (++n & 4095) == 0 && now_s() - last >= 0.5) {
+			last = now_s();
+			progress_line(run, c, idx, t0);
+		}
+	}
+	current_capture = NULL;
+	run->info.input_bytes += capture_position(c);
+	run->info.drops += capture_drops(c);
+}
+
+static int open_input(struct run *run, const char *name, bool live, struct capture **ret)
+{
+	char err[512];
+	struct capture *c = NULL;
+	int r = live ? capture_open_live(name, &c, err, sizeof(err))
+		     : capture_open_file(name, &c, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "mdmwatch: %s\n", err);
+		return 1;
+	}
+	if (!decode_linktype_supported(capture_linktype(c))) {
+		fprintf(stderr, "mdmwatch: %s: link type %s (%d) is not supported\n", name,
+			capture_linktype_name(c), capture_linktype(c));
+		capture_close(c);
+		return 1;
+	}
+	if (run->o->filter[0] && capture_set_filter(c, run->o->filter, err, sizeof(err)) < 0) {
+		fprintf(stderr, "mdmwatch: %s\n", err);
+		capture_close(c);
+		return 2;
+	}
+	*ret = c;
+	return 0;
+}
+
+static int run_inputs(struct run *run)
+{
+	struct options *o = run->o;
+	double t0 = now_s();
+	int show = o->progress == 1 || (o->progress == -1 && !o->quiet && isatty(2) && !o->iface);
+	unsigned n = o->iface ? 1 : o->n_inputs;
+	for (unsigned i = 0; i < n && !stop_requested; i++) {
+		const char *name = o->iface ? o->iface : o->inputs[i];
+		struct capture *c = NULL;
+		int r = open_input(run, name, o->iface != NULL, &c);
+		if (r == 2)
+			return 2;
+		run->info.inputs++;
+		if (r) {
+			run->failed = 1;
+			run->info.inputs_failed++;
+			continue;
+		}
+		read_capture(run, c, name, i, t0, show);
+		capture_close(c);
+	}
+	if (show)
+		fprintf(stderr, "\r%60s\r", "");
+	run->info.interrupted = stop_requested;
+	run->info.elapsed_s = now_s() - t0;
+	return 0;
+}
+
+static int open_outputs(struct run *run)
+{
+	const char *p = run->o->dump_flows;
+	if (!p)
+		return 0;
+	if (strcmp(p, "-") == 0) {
+		run->dump = stdout;
+		return 0;
+	}
+	run->dump = fopen(p, "w");
+	if (!run->dump) {
+		fprintf(stderr, "mdmwatch: %s: %s\n", p, strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+static int close_outputs(struct run *run)
+{
+	int bad = 0;
+	if (run->dump && (fflush(run->dump) != 0 || ferror(run->dump)))
+		bad = 1;
+	if (run->dump && run->dump != stdout && fclose(run->dump) != 0)
+		bad = 1;
+	if (bad)
+		fprintf(stderr, "mdmwatch: %s: write failed\n", run->o->dump_flows);
+	return bad;
+}
+
+int main(int argc, char **argv)
+{
+	static struct options o;
+	struct run run = { .o = &o };
+	char err[512];
+
+	o.progress = -1;
+	sensor_config_default(&o.cfg);
+	int r = parse_options(argc, argv, &o);
+	if (r >= 0)
+		return r;
+	if (open_outputs(&run))
+		return 1;
+
+	o.cfg.ndpi_protos = o.ndpi_protos;
+	o.cfg.exchange_hosts = o.exchange;
+	o.cfg.n_exchange = o.n_exchange;
+	o.cfg.digests = run.dump != NULL;
+	o.cfg.flow_end = dump_flow;
+	o.cfg.ctx = &run;
+	r = sensor_new(&o.cfg, &run.sensor, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "mdmwatch: %s\n", err);
+		return r == -EINVAL || r == -EAFNOSUPPORT ? 2 : 1;
+	}
+
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	r = run_inputs(&run);
+	sensor_finish(run.sensor);
+	if (!o.quiet)
+		stats_print_summary(stderr, run.sensor, &run.info);
+	sensor_free(run.sensor);
+	if (close_outputs(&run))
+		run.failed = 1;
+	if (r)
+		return r;
+	return run.failed ? 1 : 0;
+}

@@ -1,1 +1,437 @@
-#include "limits.h"
+/*
+ * sensor.c — one capture thread's pipeline (see sensor.h for the contract).
+ *
+ * Per-flow state (`struct session`) lives in the flow table's caller area,
+ * so it is created and destroyed with the flow and nothing is allocated per
+ * packet.  The nDPI state is allocated at flow creation and freed as soon as
+ * the flow is classified; digests exist only with --dump-flows.
+ *
+ * Invariants:
+ *   - a session in VERDICT_SKIP holds no reassembly queue, nDPI state or
+ *     digest;
+ *   - a flow's record is emitted exactly once, from the flow table's end
+ *     callback, after its reassembly has been flushed;
+ *   - the sensor clock (stats.last_us) is the largest timestamp seen.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "decode.h"
+#include "sensor.h"
+
+#define TH_FIN 0x01
+#define TH_SYN 0x02
+#define TH_RST 0x04
+#define TH_ACK 0x10
+
+#define PROTO_NAMES_MAX 64 /* distinct protocol names counted, rest "other" */
+#define SNIFF_BYTES 8
+
+enum verdict {
+	VERDICT_PENDING,
+	VERDICT_KEEP,
+	VERDICT_SKIP,
+};
+
+struct session {
+	struct sensor *s;
+	struct reasm_dir rd[2];
+	struct dpi_flow *dpi;
+	struct dpi_result res;
+	enum verdict verdict;
+	bool is_tcp;
+	uint8_t dpi_pkts;
+	uint8_t head_len[2];
+	uint8_t head[2][SNIFF_BYTES]; /* first stream bytes, for the last look */
+	uint64_t stream_bytes[2];
+	uint64_t gaps[2], gap_bytes[2];
+	uint32_t anomalies;
+	struct digest *dg[2];
+};
+
+struct proto_count {
+	char name[sizeof(((struct dpi_result *)0)->name)];
+	uint64_t flows;
+};
+
+struct sensor {
+	struct sensor_config cfg;
+	struct flow_table *flows;
+	struct reasm_pool *reasm;
+	struct defrag *defrag;
+	struct dpi *dpi;
+	struct sensor_stats stats;
+	struct flow_stats flow_stats; /* kept once the table is gone */
+	struct proto_count protos[PROTO_NAMES_MAX + 1];
+	size_t n_protos;
+	uint64_t last_defrag_expire_us;
+};
+
+void sensor_config_default(struct sensor_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	flow_config_default(&cfg->flow);
+	reasm_config_default(&cfg->reasm);
+	defrag_config_default(&cfg->defrag);
+}
+
+static void count_anomaly(struct sensor *s, enum anomaly a)
+{
+	if (a > ANOMALY_NONE && a < ANOMALY__COUNT)
+		s->stats.anomalies[a]++;
+}
+
+/*
+ * Reassembled bytes arrive here.  For now the consumer keeps the first
+ * bytes (for the last look), counts and fingerprints; the HTTP layer hooks
+ * in at this point.
+ */
+static void on_data(void *ctx, int dir, const uint8_t *bytes, size_t n)
+{
+	struct session *ss = ctx;
+	if (ss->head_len[dir] < SNIFF_BYTES && ss->gaps[dir] == 0) {
+		size_t take = SNIFF_BYTES - ss->head_len[dir];
+		if (take > n)
+			take = n;
+		memcpy(ss->head[dir] + ss->head_len[dir], bytes, take);
+		ss->head_len[dir] = (uint8_t)(ss->head_len[dir] + take);
+	}
+	ss->stream_bytes[dir] += n;
+	digest_update(ss->dg[dir], bytes, n);
+}
+
+static void on_gap(void *ctx, int dir, uint64_t n)
+{
+	struct session *ss = ctx;
+	ss->gaps[dir]++;
+	ss->gap_bytes[dir] += n;
+}
+
+static void on_end(void *ctx, int dir)
+{
+	(void)ctx;
+	(void)dir;
+}
+
+static const struct reasm_ops sensor_reasm_ops = {
+	.data = on_data,
+	.gap = on_gap,
+	.end = on_end,
+};
+
+/* Does the start of a stream look like HTTP/1.x or a TLS record? */
+static bool sniff_http_or_tls(const uint8_t *p, size_t n)
+{
+	struct buf b = buf_init(p, n);
+	uint8_t c0 = buf_peek_u8(&b, 0);
+	if (!buf_ok(&b))
+		return false;
+	if (c0 == 0x16) { /* TLS handshake record: 16 03 0x */
+		uint8_t major = buf_peek_u8(&b, 1), minor = buf_peek_u8(&b, 2);
+		return buf_ok(&b) && major == 3 && minor <= 4;
+	}
+	/* An HTTP method: an upper-case token (with '_' for RPC_IN_DATA)
+	 * followed by a space, or a response "HTTP/". */
+	size_t i = 0;
+	for (; i < n; i++) {
+		uint8_t c = buf_peek_u8(&b, i);
+		if (!((c >= 'A' && c <= 'Z') || c == '_' || c == '-'))
+			break;
+	}
+	if (i >= 3 && i < n && buf_peek_u8(&b, i) == ' ')
+		return true;
+	return n >= 5 && memcmp(p, "HTTP/", 5) == 0;
+}
+
+static void session_drop_reasm(struct sensor *s, struct session *ss)
+{
+	for (int d = 0; d < 2; d++) {
+		reasm_dir_release(s->reasm, &ss->rd[d]);
+		digest_free(ss->dg[d]);
+		ss->dg[d] = NULL;
+	}
+}
+
+static void session_decide(struct sensor *s, struct session *ss, enum dpi_class cls)
+{
+	dpi_flow_result(s->dpi, ss->dpi, &ss->res);
+	bool keep = cls == DPI_HTTP || cls == DPI_TLS || ss->res.exchange;
+	if (!keep && ss->is_tcp)
+		keep = sniff_http_or_tls(ss->head[0], ss->head_len[0]) ||
+		       sniff_http_or_tls(ss->head[1], ss->head_len[1]);
+	ss->verdict = keep ? VERDICT_KEEP : VERDICT_SKIP;
+	if (ss->is_tcp) {
+		if (keep)
+			s->stats.flows_kept++;
+		else
+			s->stats.flows_skipped++;
+	}
+	if (!keep)
+		session_drop_reasm(s, ss);
+	dpi_flow_free(ss->dpi);
+	ss->dpi = NULL;
+}
+
+/* Offers the packet to nDPI while the flow is undecided. */
+static void session_classify(struct sensor *s, struct session *ss, const struct pkt *p)
+{
+	if (ss->verdict != VERDICT_PENDING || !ss->dpi)
+		return;
+	enum dpi_class cls = dpi_packet(s->dpi, ss->dpi, p->l3, p->l3_len, p->ts_us);
+	ss->dpi_pkts++;
+	bool seen_data = ss->head_len[0] || ss->head_len[1] || p->payload_len;
+	if (cls == DPI_PENDING && ss->dpi_pkts >= LIMIT_DPI_PACKETS)
+		cls = dpi_giveup(s->dpi, ss->dpi);
+	/* A verdict of "something else" before any payload comes from an
+	 * address list, not from the bytes: wait for the bytes. */
+	if (cls == DPI_OTHER && !seen_data && ss->dpi_pkts < LIMIT_DPI_PACKETS)
+		return;
+	if (cls != DPI_PENDING)
+		session_decide(s, ss, cls);
+}
+
+static void session_start(struct sensor *s, struct session *ss, const struct pkt *p)
+{
+	ss->s = s;
+	ss->is_tcp = p->ip_proto == IPPROTO_TCP;
+	ss->verdict = VERDICT_PENDING;
+	ss->dpi = dpi_flow_new(s->dpi);
+	reasm_dir_init(&ss->rd[0]);
+	reasm_dir_init(&ss->rd[1]);
+	if (ss->is_tcp && s->cfg.digests) {
+		ss->dg[0] = digest_new();
+		ss->dg[1] = digest_new();
+	}
+	if (ss->is_tcp)
+		s->stats.tcp_flows++;
+	else
+		s->stats.udp_flows++;
+	if (!ss->dpi) /* out of memory: decide from the bytes alone */
+		ss->verdict = VERDICT_KEEP;
+}
+
+static void session_tcp(struct sensor *s, struct session *ss, const struct pkt *p, int dir)
+{
+	if (ss->verdict == VERDICT_SKIP)
+		return;
+	reasm_segment(s->reasm, &ss->rd[dir], dir, ss, p->seq, p->tcp_flags, p->payload,
+		      p->payload_len, p->wire_len);
+	if (p->tcp_flags & TH_ACK)
+		reasm_ack(s->reasm, &ss->rd[!dir], !dir, ss, p->ack);
+	if (p->tcp_flags & TH_RST) {
+		reasm_flush(s->reasm, &ss->rd[0], 0, ss);
+		reasm_flush(s->reasm, &ss->rd[1], 1, ss);
+	}
+}
+
+static void count_proto(struct sensor *s, const char *name)
+{
+	for (size_t i = 0; i < s->n_protos; i++) {
+		if (strcmp(s->protos[i].name, name) == 0) {
+			s->protos[i].flows++;
+			return;
+		}
+	}
+	/* Past PROTO_NAMES_MAX distinct names, the last slot counts the rest. */
+	struct proto_count *pc = &s->protos[PROTO_NAMES_MAX];
+	if (s->n_protos < PROTO_NAMES_MAX) {
+		pc = &s->protos[s->n_protos++];
+		snprintf(pc->name, sizeof(pc->name), "%s", name);
+	} else {
+		snprintf(pc->name, sizeof(pc->name), "other");
+	}
+	pc->flows++;
+}
+
+/* Flow table end callback: flush, classify what is left, emit the record. */
+static void on_flow_end(void *ctx, struct flow *f, enum flow_end_reason why)
+{
+	struct sensor *s = ctx;
+	struct session *ss = flow_ext(f);
+	if (ss->verdict == VERDICT_PENDING && ss->dpi)
+		session_decide(s, ss, dpi_giveup(s->dpi, ss->dpi));
+	else if (ss->verdict == VERDICT_PENDING)
+		ss->verdict = VERDICT_KEEP;
+	struct flow_record rec = { .flow = f, .why = why, .dpi = ss->res };
+	if (ss->is_tcp && ss->verdict == VERDICT_KEEP) {
+		reasm_flush(s->reasm, &ss->rd[0], 0, ss);
+		reasm_flush(s->reasm, &ss->rd[1], 1, ss);
+		rec.reassembled = true;
+	}
+	for (int d = 0; d < 2; d++) {
+		rec.stream_bytes[d] = ss->stream_bytes[d];
+		rec.gaps[d] = ss->gaps[d];
+		rec.gap_bytes[d] = ss->gap_bytes[d];
+		if (ss->dg[d]) {
+			digest_final(ss->dg[d], rec.sha256[d]);
+			rec.have_digest = true;
+		}
+	}
+	rec.anomalies = ss->anomalies;
+	count_proto(s, ss->res.name[0] ? ss->res.name : "Unknown");
+	if (s->cfg.flow_end)
+		s->cfg.flow_end(s->cfg.ctx, &rec);
+	session_drop_reasm(s, ss);
+	dpi_flow_free(ss->dpi);
+	ss->dpi = NULL;
+}
+
+int sensor_new(const struct sensor_config *cfg, struct sensor **ret, char *err, size_t errlen)
+{
+	struct sensor *s = calloc(1, sizeof(*s));
+	int r = -ENOMEM;
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return r;
+	}
+	s->cfg = *cfg;
+	r = dpi_new(cfg->ndpi_protos, cfg->exchange_hosts, cfg->n_exchange, &s->dpi, err, errlen);
+	if (r < 0)
+		goto fail;
+	r = -ENOMEM;
+	struct flow_config fc = cfg->flow;
+	fc.ext_size = sizeof(struct session);
+	fc.end = on_flow_end;
+	fc.ctx = s;
+	s->flows = flow_table_new(&fc);
+	s->reasm = reasm_pool_new(&cfg->reasm, &sensor_reasm_ops);
+	s->defrag = defrag_new(&cfg->defrag);
+	if (!s->flows || !s->reasm || !s->defrag) {
+		snprintf(err, errlen, "out of memory creating the flow table (%u flows)",
+			 cfg->flow.max_flows);
+		goto fail;
+	}
+	*ret = s;
+	return 0;
+fail:
+	sensor_free(s);
+	return r;
+}
+
+/* Decodes a frame, reassembling IP fragments; true when *p is TCP/UDP. */
+static bool sensor_decode(struct sensor *s, int linktype, const uint8_t *data, size_t caplen,
+			  struct pkt *p)
+{
+	enum anomaly a = ANOMALY_NONE;
+	enum decode_result r = decode_frame(linktype, data, caplen, p, &a);
+	if (r == DECODE_FRAGMENT) {
+		const uint8_t *ip;
+		size_t len;
+		enum anomaly fa = ANOMALY_NONE;
+		enum defrag_result dr = defrag_add(s->defrag, p, &ip, &len, &fa);
+		count_anomaly(s, fa);
+		if (dr != DEFRAG_COMPLETE)
+			return false;
+		r = decode_ip(ip, len, p, &a);
+	}
+	switch (r) {
+	case DECODE_OK:
+		break;
+	case DECODE_SKIP:
+		s->stats.skipped++;
+		return false;
+	case DECODE_UNSUPPORTED_LINK:
+		s->stats.unsupported_link++;
+		return false;
+	case DECODE_FRAGMENT: /* a fragment inside a reassembled datagram */
+	case DECODE_MALFORMED:
+	default:
+		s->stats.malformed++;
+		count_anomaly(s, a);
+		return false;
+	}
+	if (p->ip_proto != IPPROTO_TCP && p->ip_proto != IPPROTO_UDP) {
+		s->stats.skipped++;
+		return false;
+	}
+	s->stats.decoded++;
+	return true;
+}
+
+void sensor_frame(struct sensor *s, int linktype, uint64_t ts_us, const uint8_t *data,
+		  size_t caplen)
+{
+	assert(s->flows); /* not after sensor_finish() */
+	s->stats.frames++;
+	s->stats.frame_bytes += caplen;
+	if (!s->stats.first_us || ts_us < s->stats.first_us)
+		s->stats.first_us = ts_us;
+	if (ts_us > s->stats.last_us)
+		s->stats.last_us = ts_us;
+	if (s->stats.last_us - s->last_defrag_expire_us >= 1000000u) {
+		defrag_expire(s->defrag, s->stats.last_us);
+		s->last_defrag_expire_us = s->stats.last_us;
+	}
+
+	struct pkt p;
+	memset(&p, 0, sizeof(p));
+	p.ts_us = ts_us;
+	if (!sensor_decode(s, linktype, data, caplen, &p))
+		return;
+
+	int dir;
+	bool created;
+	struct flow *f = flow_packet(s->flows, &p, &dir, &created);
+	if (!f)
+		return;
+	struct session *ss = flow_ext(f);
+	if (created)
+		session_start(s, ss, &p);
+	if (ss->is_tcp)
+		session_tcp(s, ss, &p, dir);
+	session_classify(s, ss, &p);
+}
+
+void sensor_finish(struct sensor *s)
+{
+	if (!s || !s->flows)
+		return;
+	/* Counters as of the end of input (flows still open count as active). */
+	s->flow_stats = *flow_table_stats(s->flows);
+	flow_table_free(s->flows);
+	s->flows = NULL;
+}
+
+void sensor_free(struct sensor *s)
+{
+	if (!s)
+		return;
+	sensor_finish(s);
+	reasm_pool_free(s->reasm);
+	defrag_free(s->defrag);
+	dpi_free(s->dpi);
+	free(s);
+}
+
+const struct sensor_stats *sensor_stats(const struct sensor *s)
+{
+	return &s->stats;
+}
+
+const struct flow_stats *sensor_flow_stats(const struct sensor *s)
+{
+	return s->flows ? flow_table_stats(s->flows) : &s->flow_stats;
+}
+
+const struct reasm_stats *sensor_reasm_stats(const struct sensor *s)
+{
+	return reasm_pool_stats(s->reasm);
+}
+
+const struct defrag_stats *sensor_defrag_stats(const struct sensor *s)
+{
+	return defrag_stats(s->defrag);
+}
+
+void sensor_proto_counts(const struct sensor *s,
+			 void (*fn)(void *ctx, const char *name, uint64_t flows), void *ctx)
+{
+	for (size_t i = 0; i < s->n_protos; i++)
+		fn(ctx, s->protos[i].name, s->protos[i].flows);
+	if (s->protos[PROTO_NAMES_MAX].flows)
+		fn(ctx, s->protos[PROTO_NAMES_MAX].name, s->protos[PROTO_NAMES_MAX].flows);
+}

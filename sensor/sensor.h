@@ -1,0 +1,100 @@
+/*
+ * sensor.h — the pipeline for one capture thread:
+ *
+ *   frame ─▶ decode ─▶ defrag ─▶ flow table ─▶ nDPI (first packets) ─▶ TCP reassembly ─▶ consumer
+ *
+ * The sensor owns the flow table, the defragmenter, the reassembly pool and
+ * the nDPI module, and every counter the run summary shows.  Frames are fed
+ * in capture order per input; timestamps may go backwards between inputs
+ * (several -r files out of order): the flow clock never does.
+ *
+ * Which flows are reassembled: every TCP flow starts reassembling (so the
+ * first bytes are never lost while nDPI decides).  When nDPI names HTTP or
+ * TLS, or the flow matches an Exchange rule, it is kept; when nDPI names
+ * something else (or gives up after LIMIT_DPI_PACKETS) the first bytes of
+ * the stream get a last look — an HTTP method or a TLS record header keeps
+ * the flow (a plaintext mirror on an odd port) — and otherwise the flow's
+ * reassembly state is freed and its packets are only counted.
+ *
+ * Output: a flow record for every TCP and UDP flow as it ends, through the
+ * `flow_end` callback (borrowed for the call).
+ */
+#ifndef MDM_SENSOR_H
+#define MDM_SENSOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "anomaly.h"
+#include "defrag.h"
+#include "digest.h"
+#include "dpi.h"
+#include "flow.h"
+#include "reasm.h"
+
+struct sensor;
+
+struct flow_record {
+	const struct flow *flow; /* endpoints, times, packet and byte counts */
+	enum flow_end_reason why;
+	struct dpi_result dpi;
+	bool reassembled;	/* kept and reassembled */
+	uint64_t stream_bytes[2]; /* bytes delivered per direction */
+	uint64_t gaps[2];
+	uint64_t gap_bytes[2];
+	uint32_t anomalies;
+	bool have_digest;
+	char sha256[2][DIGEST_HEX_LEN];
+};
+
+struct sensor_config {
+	struct flow_config flow; /* ext_size, end, ctx are the sensor's own */
+	struct reasm_config reasm;
+	struct defrag_config defrag;
+	const char *ndpi_protos;
+	const char *const *exchange_hosts;
+	size_t n_exchange;
+	bool digests; /* compute SHA-256 of each reassembled direction */
+	void (*flow_end)(void *ctx, const struct flow_record *rec);
+	void *ctx;
+};
+
+struct sensor_stats {
+	uint64_t frames, frame_bytes;
+	uint64_t decoded;	/* frames that reached TCP/UDP */
+	uint64_t skipped;	/* not IP, not TCP/UDP */
+	uint64_t malformed;
+	uint64_t unsupported_link;
+	uint64_t tcp_flows, udp_flows;
+	uint64_t flows_kept, flows_skipped;
+	uint64_t anomalies[ANOMALY__COUNT];
+	uint64_t first_us, last_us; /* capture time span */
+};
+
+/* Defaults from limits.h. */
+void sensor_config_default(struct sensor_config *cfg);
+
+/* On error returns a negative errno and a message in err. */
+int sensor_new(const struct sensor_config *cfg, struct sensor **ret, char *err, size_t errlen);
+
+/* Processes one frame of link type `linktype`. */
+void sensor_frame(struct sensor *s, int linktype, uint64_t ts_us, const uint8_t *data,
+		  size_t caplen);
+
+/* Ends every flow (records emitted), then frees.  Accepts NULL. */
+void sensor_free(struct sensor *s);
+
+/* Ends every flow now (records emitted) without freeing the sensor. */
+void sensor_finish(struct sensor *s);
+
+const struct sensor_stats *sensor_stats(const struct sensor *s);
+const struct flow_stats *sensor_flow_stats(const struct sensor *s);
+const struct reasm_stats *sensor_reasm_stats(const struct sensor *s);
+const struct defrag_stats *sensor_defrag_stats(const struct sensor *s);
+
+/* Flows per protocol name, for the summary: calls fn for each name. */
+void sensor_proto_counts(const struct sensor *s,
+			 void (*fn)(void *ctx, const char *name, uint64_t flows), void *ctx);
+
+#endif /* MDM_SENSOR_H */

@@ -1,0 +1,32 @@
+#!/bin/bash
+# lint.sh SRCROOT — the rules a compiler won't check (STYLE.md §2, §7, §11):
+#   - banned functions (unbounded or thread-unsafe string and number parsing);
+#   - each third-party library is included from its one file only.
+set -uo pipefail
+cd "$1"
+fail=0
+src=$(git ls-files '*.c' '*.h' 2>/dev/null || find common dissectors sensor db tests -name '*.[ch]')
+
+banned='\b(strcpy|strcat|sprintf|vsprintf|strtok|atoi|atol|atoll|gets|strncpy|stpcpy|tmpnam|mktemp)[[:space:]]*\('
+if grep -nE "$banned" $src; then
+	echo "lint: banned function used (see STYLE.md §11)" >&2
+	fail=1
+fi
+
+# header -> the only places allowed to include it
+check_include() {
+	local header=$1 allowed=$2 f
+	for f in $(grep -l "#include <$header" $src); do
+		if ! [[ $f =~ $allowed ]]; then
+			echo "lint: $f includes <$header>; only $allowed may (STYLE.md §7)" >&2
+			fail=1
+		fi
+	done
+}
+check_include 'pcap' '^sensor/capture\.c$'
+check_include 'ndpi' '^sensor/dpi\.c$'
+check_include 'sqlite3' '^(db/|tests/test_db\.c$)'
+check_include 'htp/' '^sensor/http\.c$'
+
+if [ $fail -eq 0 ]; then echo "lint: ok"; fi
+exit $fail
