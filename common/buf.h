@@ -32,9 +32,12 @@ struct buf {
 	bool err;
 };
 
+/* What a cursor over NULL points at, so that no arithmetic is done on NULL. */
+static const uint8_t buf_empty_bytes[1];
+
 static inline struct buf buf_init(const void *data, size_t len)
 {
-	struct buf b = { .data = data, .len = data ? len : 0, .off = 0, .err = false };
+	struct buf b = { .data = data ? data : buf_empty_bytes, .len = data ? len : 0 };
 	return b;
 }
 
@@ -112,6 +115,8 @@ static inline uint32_t buf_be32(struct buf *b)
 
 static inline uint64_t buf_be64(struct buf *b)
 {
+	if (!buf_need(b, 8))
+		return 0;
 	uint64_t hi = buf_be32(b);
 	uint64_t lo = buf_be32(b);
 	return b->err ? 0 : hi << 32 | lo;
@@ -138,6 +143,8 @@ static inline uint32_t buf_le32(struct buf *b)
 
 static inline uint64_t buf_le64(struct buf *b)
 {
+	if (!buf_need(b, 8))
+		return 0;
 	uint64_t lo = buf_le32(b);
 	uint64_t hi = buf_le32(b);
 	return b->err ? 0 : hi << 32 | lo;

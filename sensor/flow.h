@@ -50,6 +50,7 @@ enum flow_end_reason {
 	FLOW_END_EVICTED,
 	FLOW_END_SHUTDOWN, /* flow_table_free() at the end of the run */
 	FLOW_END_CALLER,   /* flow_end() */
+	FLOW_END_REUSED,   /* a new SYN on a closed flow (client port reuse) */
 };
 
 struct flow {
@@ -91,6 +92,7 @@ struct flow_stats {
 	uint64_t ended_timeout;
 	uint64_t evicted;   /* cap hit */
 	uint64_t midstream; /* created without a SYN */
+	uint64_t reused;    /* closed flows ended by a new SYN on the same tuple */
 	uint32_t active;
 	uint32_t active_max;
 };
@@ -109,7 +111,9 @@ void flow_table_free(struct flow_table *t);
  * packet to it (counters, flags, state, age list).  *ret_dir gets the
  * packet's direction (0 client->server, 1 server->client), *ret_created
  * whether this packet created the flow.  Returns NULL only for packets that
- * are not TCP/UDP.  Timeouts are applied first, so the returned flow is live.
+ * are not TCP/UDP over IPv4/IPv6, or when the table holds no flow and
+ * malloc fails (with flows live, a failed malloc evicts one instead).
+ * Timeouts are applied first, so the returned flow is live.
  */
 struct flow *flow_packet(struct flow_table *t, const struct pkt *p, int *ret_dir,
 			 bool *ret_created);

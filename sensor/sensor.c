@@ -117,10 +117,19 @@ static void on_end(void *ctx, int dir)
 	(void)dir;
 }
 
+static void on_reasm_anomaly(void *ctx, int dir, enum anomaly a)
+{
+	struct session *ss = ctx;
+	(void)dir;
+	ss->anomalies++;
+	count_anomaly(ss->s, a);
+}
+
 static const struct reasm_ops sensor_reasm_ops = {
 	.data = on_data,
 	.gap = on_gap,
 	.end = on_end,
+	.anomaly = on_reasm_anomaly,
 };
 
 /* Does the start of a stream look like HTTP/1.x or a TLS record? */
@@ -330,6 +339,7 @@ static bool sensor_decode(struct sensor *s, int linktype, const uint8_t *data, s
 	}
 	switch (r) {
 	case DECODE_OK:
+		count_anomaly(s, a); /* e.g. odd TCP flags: counted, still tracked */
 		break;
 	case DECODE_SKIP:
 		s->stats.skipped++;
