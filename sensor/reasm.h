@@ -31,6 +31,9 @@
  * Memory: the pool owns every queued segment; `queued_total` never exceeds
  * `max_total`, a direction never holds more than `max_dir_bytes` bytes or
  * `max_dir_segs` segments.  Segment nodes are recycled through a free list.
+ * `max_total` also charges a fixed per-segment overhead (the node and the
+ * allocator's header), so that tiny segments cannot make the real memory
+ * many times the cap; `queued_now` counts payload bytes only.
  */
 #ifndef MDM_REASM_H
 #define MDM_REASM_H
@@ -39,12 +42,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "anomaly.h"
+
 struct reasm_seg; /* private */
 
+/*
+ * `bytes` are borrowed for the duration of the call.  The ops must not call
+ * back into reasm for the same direction.  data, gap and end are required;
+ * anomaly may be NULL (TCP_OVERLAP_DIFFERENT, TCP_DATA_AFTER_FIN,
+ * TCP_SEQ_OUT_OF_WINDOW are then only visible in the stats, if at all).
+ */
 struct reasm_ops {
 	void (*data)(void *ctx, int dir, const uint8_t *bytes, size_t n);
 	void (*gap)(void *ctx, int dir, uint64_t n);
 	void (*end)(void *ctx, int dir);
+	void (*anomaly)(void *ctx, int dir, enum anomaly a);
 };
 
 struct reasm_config {
@@ -88,6 +100,7 @@ struct reasm_dir {
 /* Defaults from limits.h. */
 void reasm_config_default(struct reasm_config *cfg);
 
+/* Copies cfg and ops.  NULL on allocation failure. */
 struct reasm_pool *reasm_pool_new(const struct reasm_config *cfg, const struct reasm_ops *ops);
 /* All directions must have been released first.  Accepts NULL. */
 void reasm_pool_free(struct reasm_pool *p);
