@@ -27,6 +27,7 @@
 	X(FRAG_TOO_LARGE, "frag_too_large")                                            \
 	X(FRAG_TOO_MANY, "frag_too_many")                                              \
 	X(FRAG_BAD_LENGTH, "frag_bad_length")                                          \
+	X(FRAG_MEMCAP, "frag_memcap")                                                  \
 	/* TCP / UDP */                                                                \
 	X(TCP_TRUNCATED, "tcp_truncated")                                              \
 	X(TCP_BAD_OFFSET, "tcp_bad_offset")                                            \
@@ -34,7 +35,8 @@
 	X(UDP_TRUNCATED, "udp_truncated")                                              \
 	/* TCP reassembly */                                                           \
 	X(TCP_OVERLAP_DIFFERENT, "tcp_overlap_different")                              \
-	X(TCP_DATA_AFTER_FIN, "tcp_data_after_fin")
+	X(TCP_DATA_AFTER_FIN, "tcp_data_after_fin")                                    \
+	X(TCP_SEQ_OUT_OF_WINDOW, "tcp_seq_out_of_window")
 
 enum anomaly {
 #define ANOMALY_ENUM(id, name) ANOMALY_##id,

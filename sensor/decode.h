@@ -83,8 +83,11 @@ struct pkt {
 
 /*
  * Decodes one frame of link type `linktype`.  `pkt->ts_us` is left as the
- * caller set it; everything else is overwritten.  *ret_anomaly is written
- * when the result is DECODE_MALFORMED.
+ * caller set it; everything else is overwritten.  *ret_anomaly is always
+ * written: the reason on DECODE_MALFORMED, a non-fatal anomaly to count on
+ * DECODE_OK (TCP_BAD_FLAGS: the segment is still tracked), else ANOMALY_NONE.
+ * On DECODE_FRAGMENT, payload/payload_len/wire_len describe the fragment
+ * data (captured, and per the IP header), as for a transport payload.
  */
 enum decode_result decode_frame(int linktype, const uint8_t *frame, size_t caplen,
 				struct pkt *pkt, enum anomaly *ret_anomaly);

@@ -1,7 +1,9 @@
 /*
  * defrag.h — IPv4 (RFC 791) and IPv6 (RFC 8200 §4.5) fragment reassembly.
  *
- * Fragments are keyed by (af, src, dst, protocol, id).  Overlapping
+ * Fragments are keyed by (af, src, dst, protocol, id) for IPv4 and by
+ * (af, src, dst, id) for IPv6 (RFC 8200 §4.5: only the first fragment's
+ * Next Header counts).  Overlapping
  * fragments follow "first data wins" and are counted (an overlap whose bytes
  * differ is a separate anomaly: it is how IDS evasion works).  Every datagram
  * is bounded by LIMIT_FRAG_PER_DATAGRAM fragments and 65535 bytes of
