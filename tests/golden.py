@@ -1,0 +1,438 @@
+#!/usr/bin/env python3
+"""golden.py - run every capture case in pcaps/ through mdmwatch and check it.
+
+Python standard library only; any python3 >= 3.9. Registered in meson as the
+`golden` suite; run it by hand as
+
+    tests/golden.py --binary build/mdmwatch --pcaps pcaps [--case NAME]... [--update]
+
+Case folder contract (pcaps/README.md has the long form):
+
+    pcaps/<case>/
+      README.md        how it was made, what it checks
+      *.pcap|*.pcapng  the inputs, processed in name order as repeated -r options
+      args             optional: one line of extra command-line arguments
+                       (e.g. a BPF expression), split like a shell would
+      expected.txt     the expected --dump-flows output, lines sorted
+      checks           optional, one per line (# starts a comment):
+                         tshark-parity          per-direction TCP byte streams
+                                                equal tshark's "follow,tcp,raw"
+                         same-streams-as <case> (tuple, c2s, s2c) set equals that
+                                                case's; repeat to compare with
+                                                the union of several cases
+                         exit <n>               expected exit status (default 0)
+                         stderr-contains <text> stderr must contain text
+                         stdin                  feed the single input via -r -
+
+Each case runs as
+
+    mdmwatch --dump-flows - -d <tmp>/x.db -r f1 [-r f2 ...] [args]
+
+with a fresh temporary directory as working directory. --dump-flows lines:
+
+    tcp 127.0.0.1:50000 > 127.0.0.1:8080 app=HTTP reasm=yes pkts=12/10 \
+        c2s=345:<sha256> s2c=6789:<sha256> gaps=0/0 anomalies=0
+    udp 127.0.0.1:5353 > 127.0.0.1:53 app=DNS reasm=no pkts=1/1
+
+(client first; IPv6 addresses in brackets; c2s/s2c = bytes delivered by
+reassembly and their SHA-256.)
+
+Prints one line per case (PASS/FAIL/SKIP, details indented under it) and ends
+with "N passed, N failed" (", N skipped" when some were). A case is SKIPped
+when a check could not run (tshark missing) and every other check passed.
+Exit status 0 when nothing failed, 1 otherwise, 2 on usage errors.
+
+--update rewrites expected.txt from the binary's output. It blesses whatever
+the binary printed: review `git diff pcaps/` before committing.
+"""
+
+import argparse
+import difflib
+import hashlib
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+
+CAPTURE_SUFFIXES = (".pcap", ".pcapng")
+CHECK_KINDS = ("tshark-parity", "same-streams-as", "exit", "stderr-contains", "stdin")
+
+
+class CaseError(Exception):
+    """A case folder that breaks the contract (a failure, not a skip)."""
+
+
+class Case:
+    def __init__(self, root, name):
+        self.name = name
+        self.dir = os.path.join(root, name)
+        self.inputs = sorted(os.path.join(self.dir, f) for f in os.listdir(self.dir)
+                             if f.endswith(CAPTURE_SUFFIXES))
+        self.expected_path = os.path.join(self.dir, "expected.txt")
+        self.args = []
+        self.checks = []  # [(kind, argument or None)]
+        args_path = os.path.join(self.dir, "args")
+        if os.path.exists(args_path):
+            with open(args_path, encoding="utf-8") as f:
+                lines = [ln for ln in f.read().splitlines() if ln.strip()]
+            if len(lines) > 1:
+                raise CaseError("args: more than one line")
+            self.args = shlex.split(lines[0]) if lines else []
+        checks_path = os.path.join(self.dir, "checks")
+        if os.path.exists(checks_path):
+            with open(checks_path, encoding="utf-8") as f:
+                for n, line in enumerate(f, 1):
+                    line = line.strip()
+                    if not line or line.startswith("#"):
+                        continue
+                    kind, _, arg = line.partition(" ")
+                    arg = arg.strip() or None
+                    if kind not in CHECK_KINDS:
+                        raise CaseError("checks:%d: unknown check %r" % (n, kind))
+                    if kind in ("same-streams-as", "exit", "stderr-contains") and arg is None:
+                        raise CaseError("checks:%d: %s needs an argument" % (n, kind))
+                    if kind == "exit" and not re.fullmatch(r"\d+", arg):
+                        raise CaseError("checks:%d: exit needs a number" % n)
+                    self.checks.append((kind, arg))
+        if not self.inputs:
+            raise CaseError("no *.pcap or *.pcapng input in %s" % self.dir)
+        if self.has("stdin") and len(self.inputs) != 1:
+            raise CaseError("stdin needs exactly one input, found %d" % len(self.inputs))
+
+    def has(self, kind):
+        return any(k == kind for k, _ in self.checks)
+
+    def values(self, kind):
+        return [a for k, a in self.checks if k == kind]
+
+    def expected_exit(self):
+        v = self.values("exit")
+        return int(v[-1]) if v else 0
+
+
+def discover(root):
+    """Case names: sub-folders holding a capture or an expected.txt."""
+    names = []
+    for name in sorted(os.listdir(root)):
+        d = os.path.join(root, name)
+        if name.startswith(".") or name == "lab" or not os.path.isdir(d):
+            continue
+        files = os.listdir(d)
+        if "expected.txt" in files or any(f.endswith(CAPTURE_SUFFIXES) for f in files):
+            names.append(name)
+    return names
+
+
+# -- --dump-flows output -----------------------------------------------------------
+
+class Flow:
+    """One --dump-flows line: proto, client, server and the key=value fields."""
+
+    def __init__(self, line):
+        tok = line.split()
+        if len(tok) < 4 or tok[2] != ">":
+            raise ValueError("not a flow line: %r" % line)
+        self.line = line
+        self.proto, self.client, self.server = tok[0], tok[1], tok[3]
+        self.fields = {}
+        for t in tok[4:]:
+            k, sep, v = t.partition("=")
+            if sep:
+                self.fields[k] = v
+
+    def stream(self, direction):
+        """(length, sha256) from c2s=/s2c=, or None when absent."""
+        v = self.fields.get(direction)
+        if v is None:
+            return None
+        n, _, digest = v.partition(":")
+        return (int(n), digest.lower()) if n.isdigit() else None
+
+    def key(self):
+        return (self.proto, self.client, self.server)
+
+
+def parse_flows(lines):
+    flows, bad = [], []
+    for ln in lines:
+        try:
+            flows.append(Flow(ln))
+        except ValueError:
+            bad.append(ln)
+    return flows, bad
+
+
+def stream_set(flows):
+    return {(f.key(), f.stream("c2s"), f.stream("s2c")) for f in flows}
+
+
+# -- running mdmwatch --------------------------------------------------------------
+
+class Result:
+    def __init__(self, rc, stdout, stderr, cmd):
+        self.rc, self.stdout, self.stderr, self.cmd = rc, stdout, stderr, cmd
+        self.lines = sorted(ln for ln in stdout.splitlines() if ln.strip())
+        self.flows, self.bad_lines = parse_flows(self.lines)
+
+
+def describe_rc(rc):
+    if rc is None:
+        return "timed out"
+    if rc < 0:
+        return "killed by signal %d" % -rc
+    return "exit status %d" % rc
+
+
+def run_mdmwatch(binary, case, timeout):
+    with tempfile.TemporaryDirectory(prefix="golden-%s-" % case.name) as tmp:
+        cmd = [binary, "--dump-flows", "-", "-d", os.path.join(tmp, "x.db")]
+        stdin = subprocess.DEVNULL
+        if case.has("stdin"):
+            cmd += ["-r", "-"]
+            stdin = open(case.inputs[0], "rb")
+        else:
+            for f in case.inputs:
+                cmd += ["-r", f]
+        cmd += case.args
+        try:
+            p = subprocess.run(cmd, cwd=tmp, stdin=stdin, capture_output=True,
+                               timeout=timeout)
+            rc, out, err = p.returncode, p.stdout, p.stderr
+        except subprocess.TimeoutExpired as e:
+            rc, out, err = None, e.stdout or b"", e.stderr or b""
+        finally:
+            if stdin is not subprocess.DEVNULL:
+                stdin.close()
+    return Result(rc, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"),
+                  " ".join(shlex.quote(c) for c in cmd))
+
+
+# -- tshark ------------------------------------------------------------------------
+
+def tshark_streams(files, tmp):
+    """{frozenset({ep0, ep1}): {ep: (len, sha256) of the bytes ep sent}} per TCP
+    stream, from `tshark -q -z follow,tcp,raw,N`. In that output, Node 0 and
+    Node 1 name the endpoints and lines indented with a tab are Node 1's data.
+    Several inputs are concatenated with mergecap -a first."""
+    path = files[0]
+    if len(files) > 1:
+        path = os.path.join(tmp, "merged.pcapng")
+        subprocess.run(["mergecap", "-a", "-w", path] + list(files), check=True,
+                       capture_output=True)
+    p = subprocess.run(["tshark", "-n", "-r", path, "-T", "fields", "-e", "tcp.stream"],
+                       capture_output=True, text=True)
+    if p.returncode not in (0, 2):  # 2: tshark read a damaged file to its end
+        raise RuntimeError("tshark -T fields failed: %s" % p.stderr.strip())
+    ids = sorted({int(x) for x in p.stdout.split() if x.isdigit()})
+    if not ids:
+        return {}
+    cmd = ["tshark", "-n", "-r", path, "-q"]
+    for i in ids:
+        cmd += ["-z", "follow,tcp,raw,%d" % i]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode not in (0, 2):
+        raise RuntimeError("tshark follow failed: %s" % p.stderr.strip())
+    streams, cur = {}, None
+    for line in p.stdout.splitlines():
+        if line.startswith("Filter: tcp.stream eq"):
+            cur = {"nodes": [None, None], "data": [[], []]}
+        elif cur is None:
+            continue
+        elif line.startswith("Node 0: "):
+            cur["nodes"][0] = line[8:].strip()
+        elif line.startswith("Node 1: "):
+            cur["nodes"][1] = line[8:].strip()
+        elif line.startswith("====="):
+            n0, n1 = cur["nodes"]
+            if n0 and n1:
+                res = {}
+                for idx, ep in enumerate((n0, n1)):
+                    b = bytes.fromhex("".join(cur["data"][idx]))
+                    res[ep] = (len(b), hashlib.sha256(b).hexdigest())
+                streams[frozenset((n0, n1))] = res
+            cur = None
+        elif line.startswith("\t"):
+            cur["data"][1].append(line.strip())
+        elif line.strip():
+            cur["data"][0].append(line.strip())
+    return streams
+
+
+def check_tshark_parity(case, res, tmp):
+    """Return (problems, skipped_reason)."""
+    if not shutil.which("tshark"):
+        return [], "tshark-parity: tshark not installed"
+    if len(case.inputs) > 1 and not shutil.which("mergecap"):
+        return [], "tshark-parity: mergecap not installed"
+    try:
+        ts = tshark_streams(case.inputs, tmp)
+    except (RuntimeError, subprocess.CalledProcessError) as e:
+        return ["tshark-parity: %s" % e], None
+    problems, seen = [], set()
+    for f in res.flows:
+        if f.proto != "tcp":
+            continue
+        pair = frozenset((f.client, f.server))
+        seen.add(pair)
+        t = ts.get(pair)
+        if t is None:
+            problems.append("tshark-parity: %s > %s: tshark has no such TCP stream"
+                            % (f.client, f.server))
+            continue
+        for direction, sender in (("c2s", f.client), ("s2c", f.server)):
+            mine, theirs = f.stream(direction), t[sender]
+            if mine is None:
+                problems.append("tshark-parity: %s > %s: no %s= in mdmwatch's line"
+                                % (f.client, f.server, direction))
+            elif mine != theirs:
+                problems.append("tshark-parity: %s > %s %s: mdmwatch %d:%s, tshark %d:%s"
+                                % (f.client, f.server, direction, mine[0], mine[1],
+                                   theirs[0], theirs[1]))
+    if not case.args:  # with a filter mdmwatch is meant to see less than tshark
+        for pair in ts:
+            if pair not in seen:
+                problems.append("tshark-parity: tshark stream %s has no mdmwatch flow"
+                                % " <> ".join(sorted(pair)))
+    return problems, None
+
+
+# -- one case ----------------------------------------------------------------------
+
+class Runner:
+    def __init__(self, opts):
+        self.opts = opts
+        self.results = {}  # case name -> (Case, Result), each case run once
+
+    def run(self, name):
+        if name not in self.results:
+            case = Case(self.opts.pcaps, name)
+            self.results[name] = (case, run_mdmwatch(self.opts.binary, case, self.opts.timeout))
+        return self.results[name]
+
+    def check(self, name):
+        """Return (status, [detail lines])."""
+        try:
+            case, res = self.run(name)
+        except CaseError as e:
+            return "FAIL", [str(e)]
+        problems, skipped, notes = [], [], []
+
+        if res.rc != case.expected_exit():
+            problems.append("%s, expected exit status %d"
+                            % (describe_rc(res.rc), case.expected_exit()))
+        for text in case.values("stderr-contains"):
+            if text not in res.stderr:
+                problems.append("stderr does not contain %r" % text)
+        for ln in res.bad_lines:
+            problems.append("unparsable output line: %s" % ln)
+
+        if self.opts.update:
+            notes.append(self.update(case, res))
+        elif not os.path.exists(case.expected_path):
+            problems.append("no expected.txt (create it with --update, then review it)")
+        else:
+            with open(case.expected_path, encoding="utf-8") as f:
+                expected = [ln for ln in f.read().splitlines() if ln.strip()]
+            if sorted(expected) != expected:
+                problems.append("expected.txt is not sorted")
+            if sorted(expected) != res.lines:
+                diff = difflib.unified_diff(sorted(expected), res.lines,
+                                            "expected.txt", "mdmwatch", lineterm="", n=1)
+                problems.append("output differs from expected.txt:")
+                problems += ["  " + d for d in diff]
+
+        others = case.values("same-streams-as")
+        if others:
+            want = set()
+            try:
+                for other in others:
+                    want |= stream_set(self.run(other)[1].flows)
+            except (CaseError, OSError) as e:
+                problems.append("same-streams-as: %s" % e)
+            else:
+                got = stream_set(res.flows)
+                if got != want:
+                    problems.append("streams differ from %s:" % " + ".join(others))
+                    problems += ["  only here:  %s c2s=%s s2c=%s" % (k, a, b)
+                                 for k, a, b in sorted(got - want, key=str)]
+                    problems += ["  only there: %s c2s=%s s2c=%s" % (k, a, b)
+                                 for k, a, b in sorted(want - got, key=str)]
+
+        if case.has("tshark-parity"):
+            with tempfile.TemporaryDirectory(prefix="golden-tshark-") as tmp:
+                p, why = check_tshark_parity(case, res, tmp)
+            problems += p
+            if why:
+                skipped.append(why)
+
+        if problems:
+            details = problems + ["command: " + res.cmd]
+            if res.stderr.strip():
+                details += ["stderr: " + ln for ln in res.stderr.strip().splitlines()[-10:]]
+            return "FAIL", details
+        if skipped:
+            return "SKIP", skipped + notes
+        return "PASS", notes
+
+    def update(self, case, res):
+        new = "".join(ln + "\n" for ln in res.lines)
+        old = None
+        if os.path.exists(case.expected_path):
+            with open(case.expected_path, encoding="utf-8") as f:
+                old = f.read()
+        if old == new:
+            return "expected.txt unchanged"
+        with open(case.expected_path, "w", encoding="utf-8") as f:
+            f.write(new)
+        return "expected.txt %s (%d lines): review the diff" % (
+            "written" if old is None else "UPDATED", len(res.lines))
+
+
+def main():
+    ap = argparse.ArgumentParser(
+        description="Run pcaps/<case>/ golden cases through mdmwatch.")
+    ap.add_argument("--binary", required=True, help="the mdmwatch executable")
+    ap.add_argument("--pcaps", required=True, help="the pcaps/ directory")
+    ap.add_argument("--case", action="append", default=[], metavar="NAME",
+                    help="run only this case (repeatable)")
+    ap.add_argument("--update", action="store_true",
+                    help="rewrite expected.txt from the binary's output")
+    ap.add_argument("--timeout", type=float, default=120,
+                    help="seconds per mdmwatch run (default 120)")
+    opts = ap.parse_args()
+    opts.binary = os.path.abspath(opts.binary)
+    opts.pcaps = os.path.abspath(opts.pcaps)
+    if not os.access(opts.binary, os.X_OK):
+        ap.error("%s is not an executable" % opts.binary)
+    if not os.path.isdir(opts.pcaps):
+        ap.error("%s is not a directory" % opts.pcaps)
+
+    names = discover(opts.pcaps)
+    for n in opts.case:
+        if n not in names:
+            ap.error("no case %r in %s" % (n, opts.pcaps))
+    if opts.case:
+        names = [n for n in names if n in opts.case]
+
+    runner = Runner(opts)
+    counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
+    for name in names:
+        status, details = runner.check(name)
+        counts[status] += 1
+        print("%s %s" % (status, name))
+        for d in details:
+            print("    " + d)
+        sys.stdout.flush()
+
+    summary = "%d passed, %d failed" % (counts["PASS"], counts["FAIL"])
+    if counts["SKIP"]:
+        summary += ", %d skipped" % counts["SKIP"]
+    print(summary)
+    return 1 if counts["FAIL"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
