@@ -42,7 +42,7 @@
 #include <sys/random.h>
 
 #include "buf.h"
-#include "limits.h"
+#include "mdm_limits.h"
 
 #define IP_MAX_LEN   65535u
 #define IPV4_HDR_MIN 20u

@@ -41,7 +41,7 @@ struct defrag_stats {
 	uint64_t overlaps;     /* fragments overlapping data already held */
 };
 
-/* Defaults from limits.h. */
+/* Defaults from mdm_limits.h. */
 void defrag_config_default(struct defrag_config *cfg);
 
 /* NULL on allocation failure. */

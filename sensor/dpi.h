@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "limits.h"
+#include "mdm_limits.h"
 
 struct dpi;
 struct dpi_flow;

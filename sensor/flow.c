@@ -43,7 +43,7 @@
 #include <time.h>
 
 #include "flow.h"
-#include "limits.h"
+#include "mdm_limits.h"
 
 /* TCP header flag bits (RFC 9293 §3.1), as decode.h stores them. */
 enum {

@@ -99,7 +99,7 @@ struct flow_stats {
 
 struct flow_table;
 
-/* Defaults from limits.h; ext_size, end and ctx zeroed. */
+/* Defaults from mdm_limits.h; ext_size, end and ctx zeroed. */
 void flow_config_default(struct flow_config *cfg);
 
 struct flow_table *flow_table_new(const struct flow_config *cfg);

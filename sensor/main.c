@@ -20,6 +20,7 @@
 
 #include "capture.h"
 #include "decode.h"
+#include "output.h"
 #include "sensor.h"
 #include "stats.h"
 
@@ -46,7 +47,7 @@ struct options {
 struct run {
 	struct options *o;
 	struct sensor *sensor;
-	FILE *dump;
+	struct output *out;
 	struct run_info info;
 	int failed;
 };
@@ -263,39 +264,6 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void format_endpoint(char *out, size_t n, uint8_t af, const uint8_t *addr, uint16_t port)
-{
-	char a[64];
-	if (af == 4)
-		snprintf(a, sizeof(a), "%u.%u.%u.%u", addr[0], addr[1], addr[2], addr[3]);
-	else if (!inet_ntop(AF_INET6, addr, a, sizeof(a)))
-		snprintf(a, sizeof(a), "?");
-	snprintf(out, n, af == 6 ? "[%s]:%u" : "%s:%u", a, port);
-}
-
-/* --dump-flows: one line per flow, see pcaps/README.md for the format. */
-static void dump_flow(void *ctx, const struct flow_record *rec)
-{
-	struct run *run = ctx;
-	const struct flow *f = rec->flow;
-	char c[80], s[80];
-	if (!run->dump)
-		return;
-	format_endpoint(c, sizeof(c), f->af, f->addr[0], f->port[0]);
-	format_endpoint(s, sizeof(s), f->af, f->addr[1], f->port[1]);
-	fprintf(run->dump, "%s %s > %s app=%s reasm=%s pkts=%" PRIu64 "/%" PRIu64,
-		f->proto == 6 ? "tcp" : "udp", c, s, rec->dpi.name[0] ? rec->dpi.name : "Unknown",
-		rec->reassembled ? "yes" : "no", f->pkts[0], f->pkts[1]);
-	if (rec->reassembled)
-		fprintf(run->dump,
-			" c2s=%" PRIu64 ":%s s2c=%" PRIu64 ":%s gaps=%" PRIu64 "/%" PRIu64
-			" anomalies=%u",
-			rec->stream_bytes[0], rec->have_digest ? rec->sha256[0] : "-",
-			rec->stream_bytes[1], rec->have_digest ? rec->sha256[1] : "-", rec->gaps[0],
-			rec->gaps[1], rec->anomalies);
-	fputc('\n', run->dump);
-}
-
 static void progress_line(struct run *run, struct capture *c, unsigned idx, double t0)
 {
 	double el = now_s() - t0;
@@ -323,8 +291,10 @@ static void read_capture(struct run *run, struct capture *c, const char *name, u
 		enum capture_status st = capture_next(c, &fr);
 		if (st == CAPTURE_EOF)
 			break;
-		if (st == CAPTURE_TIMEOUT)
+		if (st == CAPTURE_TIMEOUT) {
+			output_tick(run->out);
 			continue;
+		}
 		if (st < 0) {
 			if (show_progress)
 				fputc('\n', stderr);
@@ -334,9 +304,12 @@ static void read_capture(struct run *run, struct capture *c, const char *name, u
 			break;
 		}
 		sensor_frame(run->sensor, lt, fr.ts_us, fr.data, fr.caplen);
-		if (show_progress && (++n & 4095) == 0 && now_s() - last >= 0.5) {
-			last = now_s();
-			progress_line(run, c, idx, t0);
+		if ((++n & 1023) == 0) {
+			output_tick(run->out);
+			if (show_progress && now_s() - last >= 0.5) {
+				last = now_s();
+				progress_line(run, c, idx, t0);
+			}
 		}
 	}
 	current_capture = NULL;
@@ -399,31 +372,21 @@ static int run_inputs(struct run *run)
 
 static int open_outputs(struct run *run)
 {
-	const char *p = run->o->dump_flows;
-	if (!p)
-		return 0;
-	if (strcmp(p, "-") == 0) {
-		run->dump = stdout;
-		return 0;
-	}
-	run->dump = fopen(p, "w");
-	if (!run->dump) {
-		fprintf(stderr, "mdmwatch: %s: %s\n", p, strerror(errno));
+	struct options *o = run->o;
+	char err[512];
+	struct output_config oc = {
+		.db_path = o->db_path ? o->db_path : "mdmwatch.db",
+		.dump_path = o->dump_flows,
+		.version = MDMWATCH_VERSION,
+		.mode = o->iface ? "live" : "offline",
+		.inputs = o->iface ? &o->iface : o->inputs,
+		.n_inputs = o->iface ? 1 : o->n_inputs,
+	};
+	if (output_open(&oc, &run->out, err, sizeof(err)) < 0) {
+		fprintf(stderr, "mdmwatch: %s\n", err);
 		return 1;
 	}
 	return 0;
-}
-
-static int close_outputs(struct run *run)
-{
-	int bad = 0;
-	if (run->dump && (fflush(run->dump) != 0 || ferror(run->dump)))
-		bad = 1;
-	if (run->dump && run->dump != stdout && fclose(run->dump) != 0)
-		bad = 1;
-	if (bad)
-		fprintf(stderr, "mdmwatch: %s: write failed\n", run->o->dump_flows);
-	return bad;
 }
 
 int main(int argc, char **argv)
@@ -443,12 +406,13 @@ int main(int argc, char **argv)
 	o.cfg.ndpi_protos = o.ndpi_protos;
 	o.cfg.exchange_hosts = o.exchange;
 	o.cfg.n_exchange = o.n_exchange;
-	o.cfg.digests = run.dump != NULL;
-	o.cfg.flow_end = dump_flow;
-	o.cfg.ctx = &run;
+	o.cfg.digests = output_wants_digests(run.out);
+	o.cfg.flow_end = output_flow;
+	o.cfg.ctx = run.out;
 	r = sensor_new(&o.cfg, &run.sensor, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "mdmwatch: %s\n", err);
+		output_close(run.out, NULL, &run.info, err, sizeof(err));
 		return r == -EINVAL || r == -EAFNOSUPPORT ? 2 : 1;
 	}
 
@@ -461,9 +425,11 @@ int main(int argc, char **argv)
 	sensor_finish(run.sensor);
 	if (!o.quiet)
 		stats_print_summary(stderr, run.sensor, &run.info);
-	sensor_free(run.sensor);
-	if (close_outputs(&run))
+	if (output_close(run.out, run.sensor, &run.info, err, sizeof(err)) < 0) {
+		fprintf(stderr, "mdmwatch: %s\n", err);
 		run.failed = 1;
+	}
+	sensor_free(run.sensor);
 	if (r)
 		return r;
 	return run.failed ? 1 : 0;

@@ -47,7 +47,7 @@
 #include <string.h>
 
 #include "buf.h"
-#include "limits.h"
+#include "mdm_limits.h"
 
 /* TCP header flags (RFC 9293 §3.1) as passed in `flags`. */
 enum {

@@ -97,7 +97,7 @@ struct reasm_dir {
 	uint32_t fin_seq;	/* sequence number of the FIN */
 };
 
-/* Defaults from limits.h. */
+/* Defaults from mdm_limits.h. */
 void reasm_config_default(struct reasm_config *cfg);
 
 /* Copies cfg and ops.  NULL on allocation failure. */

@@ -72,7 +72,7 @@ struct sensor_stats {
 	uint64_t first_us, last_us; /* capture time span */
 };
 
-/* Defaults from limits.h. */
+/* Defaults from mdm_limits.h. */
 void sensor_config_default(struct sensor_config *cfg);
 
 /* On error returns a negative errno and a message in err. */

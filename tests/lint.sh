@@ -5,7 +5,7 @@
 set -uo pipefail
 cd "$1"
 fail=0
-src=$(git ls-files '*.c' '*.h' 2>/dev/null || find common dissectors sensor db tests -name '*.[ch]')
+src=$(find common dissectors sensor db tests -name "*.[ch]" | sort)
 
 banned='\b(strcpy|strcat|sprintf|vsprintf|strtok|atoi|atol|atoll|gets|strncpy|stpcpy|tmpnam|mktemp)[[:space:]]*\('
 if grep -nE "$banned" $src; then
