@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "flow.h"
-#include "limits.h"
+#include "mdm_limits.h"
 
 #define FIN 0x01
 #define SYN 0x02
