@@ -88,4 +88,28 @@
 /* Bytes kept of an SNI or Host name for the flow record. */
 #define LIMIT_HOSTNAME_BYTES 255u
 
+/*
+ * HTTP (libhtp).
+ */
+
+/* Bytes of one header line.  IIS refuses lines over MaxFieldLength (16 KiB
+ * by default, at most 64 KiB), and Kerberos tickets in Authorization push
+ * real headers towards the default; above the hard limit libhtp stops
+ * parsing the message.  Policy: counted as header_cap; the transaction is
+ * still reported with what was parsed. */
+#define LIMIT_HTTP_HEADER_LINE_SOFT (16u * 1024u)
+#define LIMIT_HTTP_HEADER_LINE_HARD (64u * 1024u)
+/* Headers per message: real Exchange clients send under 30.  Policy: as for
+ * the line cap. */
+#define LIMIT_HTTP_HEADERS 128u
+/* Body bytes per message handed to the Exchange dissector: the SOAP
+ * operation sits in the first few hundred bytes of an EWS request, and the
+ * ActiveSync responses whose WBXML Status matters are small.  The rest of a
+ * body is counted and skipped, never buffered.  Matches the dissectors'
+ * scanning windows. */
+#define LIMIT_HTTP_BODY_BYTES (64u * 1024u)
+/* Transactions open at once on one connection (pipelining).  Policy: the
+ * oldest is closed early (TX_DONE) and counted as tx_cap. */
+#define LIMIT_HTTP_TX_IN_FLIGHT 64u
+
 #endif /* MDM_LIMITS_H */

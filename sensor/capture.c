@@ -94,6 +94,25 @@ fail:
 	return r;
 }
 
+int capture_check_filter(const char *expr, char *err, size_t errlen)
+{
+	struct bpf_program prog;
+	pcap_t *p = pcap_open_dead(DLT_EN10MB, 262144);
+	int r = 0;
+	if (!p) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (pcap_compile(p, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+		snprintf(err, errlen, "filter \"%s\": %s", expr, pcap_geterr(p));
+		r = -EINVAL;
+	} else {
+		pcap_freecode(&prog);
+	}
+	pcap_close(p);
+	return r;
+}
+
 int capture_set_filter(struct capture *c, const char *expr, char *err, size_t errlen)
 {
 	struct bpf_program prog;

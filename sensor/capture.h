@@ -38,6 +38,10 @@ int capture_open_file(const char *path, struct capture **ret, char *err, size_t 
 /* Opens a live interface (promiscuous, snap length 262144). */
 int capture_open_live(const char *iface, struct capture **ret, char *err, size_t errlen);
 
+/* Checks that a BPF expression compiles (for Ethernet), before any input is
+ * opened, so that a typo is a usage error; -EINVAL with libpcap's message. */
+int capture_check_filter(const char *expr, char *err, size_t errlen);
+
 /* Compiles and installs a BPF expression; -EINVAL with libpcap's message. */
 int capture_set_filter(struct capture *c, const char *expr, char *err, size_t errlen);
 

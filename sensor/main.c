@@ -334,9 +334,9 @@ static int open_input(struct run *run, const char *name, bool live, struct captu
 		return 1;
 	}
 	if (run->o->filter[0] && capture_set_filter(c, run->o->filter, err, sizeof(err)) < 0) {
-		fprintf(stderr, "mdmwatch: %s\n", err);
+		fprintf(stderr, "mdmwatch: %s: %s\n", name, err);
 		capture_close(c);
-		return 2;
+		return 1;
 	}
 	*ret = c;
 	return 0;
@@ -352,8 +352,6 @@ static int run_inputs(struct run *run)
 		const char *name = o->iface ? o->iface : o->inputs[i];
 		struct capture *c = NULL;
 		int r = open_input(run, name, o->iface != NULL, &c);
-		if (r == 2)
-			return 2;
 		run->info.inputs++;
 		if (r) {
 			run->failed = 1;
@@ -400,6 +398,10 @@ int main(int argc, char **argv)
 	int r = parse_options(argc, argv, &o);
 	if (r >= 0)
 		return r;
+	if (o.filter[0] && capture_check_filter(o.filter, err, sizeof(err)) < 0) {
+		fprintf(stderr, "mdmwatch: %s\nTry 'mdmwatch --help'.\n", err);
+		return 2;
+	}
 	if (open_outputs(&run))
 		return 1;
 
