@@ -51,8 +51,17 @@ demo() {
 	build build
 	local db=build/demo.db
 	rm -f "$db" "$db-wal" "$db-shm"
-	echo "\$ build/mdmwatch -r pcaps/demo/demo.pcap -d $db --dump-flows -"
-	build/mdmwatch -r pcaps/demo/demo.pcap -d "$db" --dump-flows -
+	echo "\$ build/mdmwatch -r pcaps/demo/demo.pcap -d $db"
+	build/mdmwatch -r pcaps/demo/demo.pcap -d "$db"
+	echo
+	echo "\$ sqlite3 $db 'SELECT protocol, operation, status, user, auth, client_ip, user_agent FROM transactions'"
+	sqlite3 -header -column "$db" \
+		'SELECT protocol, operation, status, user, auth, client_ip, user_agent FROM transactions ORDER BY ts'
+	echo
+	echo "\$ sqlite3 -line $db 'SELECT severity, rule, ..., evidence FROM v_alerts'"
+	sqlite3 -line "$db" \
+		'SELECT severity, rule, matched_by, user, client_ip, device_id, protocol, user_agent,
+			first_seen, count, summary, remediation, evidence FROM v_alerts'
 }
 
 check() {

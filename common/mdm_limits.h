@@ -112,4 +112,61 @@
  * oldest is closed early (TX_DONE) and counted as tx_cap. */
 #define LIMIT_HTTP_TX_IN_FLIGHT 64u
 
+/* Body bytes kept per transaction for the Exchange dissector: the SOAP
+ * operation of an EWS request (after a SOAP header that can carry
+ * impersonation and time-zone blocks), the username of an OWA login form,
+ * the top-level Status of an ActiveSync WBXML response.  Policy: the scan
+ * gives up on what it has. */
+#define LIMIT_EXCH_SCAN_BYTES (16u * 1024u)
+
+/*
+ * TLS (dissectors/tls.c) and key logs (sensor/keylog.c).
+ */
+
+/* Bytes of one handshake message the TLS dissector reassembles across
+ * records.  Only ClientHello and ServerHello are assembled (other messages
+ * are skipped by length, never buffered).  Real hellos are 0.2-2 KiB; with
+ * post-quantum hybrid key shares (X25519MLKEM768 is 1216 bytes) and a few
+ * PSK identities they stay under 8 KiB.  64 KiB is four full records and
+ * bounds what one direction can make the sensor hold.  Policy: the message
+ * is skipped (anomaly tls_handshake_too_long), framing continues. */
+#define LIMIT_TLS_HANDSHAKE_BYTES (64u * 1024u)
+/* Values kept per ClientHello list (cipher suites, extensions, groups,
+ * signature algorithms ...).  Browsers send 15-20 suites and ~16
+ * extensions, the widest real stacks (old Java, SChannel) under 100.  A
+ * hello with more still parses; its lists are marked overflowed and no
+ * JA3/JA4 is produced for it (an exact fingerprint needs every value). */
+#define LIMIT_TLS_HELLO_LIST 256u
+/* Secrets held from key logs, one per (client random, label) or per RSA
+ * line.  A TLS 1.3 session logs 5 secrets (7 with early data), TLS 1.2 one.
+ * 2^20 entries cost about 128 MiB and hold ~200k TLS 1.3 sessions, more
+ * than a day of Outlook/ActiveSync connections for ~20k mailboxes.
+ * Policy: new entries are refused and counted (keylog_refused); secrets
+ * already held are kept, so sessions logged first stay decryptable. */
+#define LIMIT_KEYLOG_ENTRIES (1024u * 1024u)
+/* Bytes of one key log line.  The longest valid line (RSA, or a label with
+ * a 64-byte random and a 64-byte secret) is under 300 bytes.  Longer lines
+ * are counted as bad and skipped to the next newline. */
+#define LIMIT_KEYLOG_LINE 512u
+/* Bytes of one pcapng block the Decryption Secrets Block walker will read
+ * or skip.  libpcap and Wireshark refuse blocks over 16 MiB (libpcap
+ * MAX_BLOCKSIZE); a larger length is a corrupt file.  Only DSBs are read
+ * into memory. */
+#define LIMIT_PCAPNG_BLOCK_BYTES (16u * 1024u * 1024u)
+
+/*
+ * Detection.
+ */
+
+/* Identities (users, and client addresses seen without a user) the
+ * correlator remembers (tunable in the config file, [limits] identities).
+ * Each costs about 4 KiB (DETECT_KEEP refusals and fallbacks with their
+ * User-Agents), so the default bounds the correlator at ~400 MiB; a site
+ * with 20k mailboxes and their phones uses a fraction.  Policy: the least
+ * recently active identity is forgotten, counted as identities_evicted. */
+#define LIMIT_DETECT_IDENTITIES 100000u
+/* User-Agent bytes kept per remembered fallback (longer ones are cut for
+ * matching; the database keeps the full string). */
+#define LIMIT_DETECT_UA_BYTES 256u
+
 #endif /* MDM_LIMITS_H */

@@ -97,10 +97,11 @@ static const char *const stmt_sql[ST__MAX] = {
 			  " ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
 	[ST_TXN_STATUS] = "UPDATE transactions SET status = ?2 WHERE id = ?1",
 	[ST_ALERT_INSERT] = "INSERT INTO alerts (id, run_id, ts, severity, rule, matched_by, user,"
-			    " client_ip, device_id, protocol, user_agent, summary, first_seen,"
-			    " last_seen, count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-			    " ?11, ?12, ?13, ?14, ?15)",
-	[ST_ALERT_UPDATE] = "UPDATE alerts SET last_seen = ?2, count = ?3 WHERE id = ?1",
+			    " client_ip, device_id, protocol, user_agent, summary, remediation,"
+			    " first_seen, last_seen, count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+			    " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+	[ST_ALERT_UPDATE] = "UPDATE alerts SET first_seen = ?2, last_seen = ?3, count = ?4"
+			    " WHERE id = ?1",
 	[ST_EVIDENCE_INSERT] = "INSERT INTO alert_evidence (alert_id, transaction_id, role)"
 			       " VALUES (?1, ?2, ?3)"
 			       " ON CONFLICT (alert_id, transaction_id) DO NOTHING",
@@ -804,6 +805,7 @@ int db_alert_insert(struct db *db, const struct db_alert *a, int64_t *ret_id)
 	bind_text(&b, a->protocol);
 	bind_text(&b, a->user_agent);
 	bind_text(&b, a->summary);
+	bind_text(&b, a->remediation);
 	bind_ts(&b, a->first_seen_us);
 	bind_ts(&b, a->last_seen_us);
 	bind_u64(&b, a->count);
@@ -813,7 +815,8 @@ int db_alert_insert(struct db *db, const struct db_alert *a, int64_t *ret_id)
 	return row_inserted(db, ID_ALERTS, &db->batch_inserted.alerts, id, ret_id);
 }
 
-int db_alert_update(struct db *db, int64_t id, uint64_t last_seen_us, uint64_t count)
+int db_alert_update(struct db *db, int64_t id, uint64_t first_seen_us, uint64_t last_seen_us,
+		    uint64_t count)
 {
 	struct binder b;
 	int changes = 0, r;
@@ -827,6 +830,7 @@ int db_alert_update(struct db *db, int64_t id, uint64_t last_seen_us, uint64_t c
 		return r;
 	b = binder_init(db, ST_ALERT_UPDATE);
 	bind_i64(&b, id);
+	bind_ts(&b, first_seen_us);
 	bind_ts(&b, last_seen_us);
 	bind_u64(&b, count);
 	r = stmt_run(db, &b, "update alerts", &changes);

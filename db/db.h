@@ -156,6 +156,7 @@ struct db_alert {
 	const char *matched_by; /* "user" | "client_ip" | NULL */
 	const char *user, *client_ip, *device_id, *protocol, *user_agent;
 	const char *summary;
+	const char *remediation; /* the Set-CASMailbox line that closes the door */
 	uint64_t first_seen_us, last_seen_us;
 	uint64_t count; /* >= 1 */
 };
@@ -222,8 +223,10 @@ int db_transaction_set_status(struct db *db, int64_t id, int status);
 /* Inserts an alert; *ret_id is its alerts.id. */
 int db_alert_insert(struct db *db, const struct db_alert *alert, int64_t *ret_id);
 
-/* Records a later transaction of alert `id`: its last_seen and count. */
-int db_alert_update(struct db *db, int64_t id, uint64_t last_seen_us, uint64_t count);
+/* Records a later transaction of alert `id`: first_seen (an earlier capture
+ * read later can move it back), last_seen and count. */
+int db_alert_update(struct db *db, int64_t id, uint64_t first_seen_us, uint64_t last_seen_us,
+		    uint64_t count);
 
 /* Links a transaction to an alert; `role` is "refusal", "fallback" or NULL.
  * Linking the same pair twice is not an error (the first link stays). */

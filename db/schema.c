@@ -125,6 +125,7 @@ static const char *const schema_v1[] = {
 	" protocol TEXT " PROTOCOL_CHECK ","
 	" user_agent TEXT,"
 	" summary TEXT,"
+	" remediation TEXT,"
 	" first_seen TEXT NOT NULL " TS_CHECK("first_seen") ","
 	" last_seen TEXT NOT NULL " TS_CHECK("last_seen") ","
 	" count INTEGER NOT NULL CHECK (count >= 1),"
@@ -152,6 +153,30 @@ static const char *const schema_v1[] = {
 	"CREATE INDEX alerts_client_ip ON alerts (client_ip, ts)",
 	"CREATE INDEX alerts_run ON alerts (run_id)",
 	"CREATE INDEX alert_evidence_transaction ON alert_evidence (transaction_id)",
+
+	/* Every alert with its evidence inline, one transaction per line in
+	 * time order: what an analyst reads first. */
+	"CREATE VIEW v_alerts AS SELECT a.id, a.severity, a.rule, a.matched_by, a.user,"
+	" a.client_ip, a.device_id, a.protocol, a.user_agent, a.first_seen, a.last_seen,"
+	" a.count, a.summary, a.remediation,"
+	" (SELECT group_concat(line, char(10)) FROM (SELECT COALESCE(e.role, '?') || ' '"
+	"   || t.ts || ' ' || t.client_ip || ' ' || t.method || ' ' || t.uri || ' -> '"
+	"   || COALESCE(t.status, '-') || ' ' || COALESCE(t.user_agent, '') AS line"
+	"   FROM alert_evidence e JOIN transactions t ON t.id = e.transaction_id"
+	"   WHERE e.alert_id = a.id ORDER BY t.ts, t.id)) AS evidence,"
+	" a.run_id"
+	" FROM alerts a",
+
+	/* Who bypassed, by user (or address when no user was seen): how many
+	 * alerts, over which protocols, the worst severity, first and last. */
+	"CREATE VIEW v_bypass_by_user AS SELECT COALESCE(user, 'address ' || client_ip) AS who,"
+	" COUNT(*) AS alerts, SUM(count) AS fallbacks,"
+	" group_concat(DISTINCT protocol) AS protocols,"
+	" CASE MIN(CASE severity WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END)"
+	"  WHEN 1 THEN 'high' WHEN 2 THEN 'medium' ELSE 'low' END AS worst,"
+	" MIN(first_seen) AS first_seen, MAX(last_seen) AS last_seen"
+	" FROM alerts WHERE rule LIKE 'activesync-refused-then-%'"
+	" GROUP BY who ORDER BY last_seen DESC",
 	NULL,
 };
 

@@ -20,6 +20,7 @@
 
 #include "capture.h"
 #include "decode.h"
+#include "config.h"
 #include "output.h"
 #include "sensor.h"
 #include "stats.h"
@@ -41,6 +42,12 @@ struct options {
 	char filter[MAX_FILTER];
 	int quiet;
 	int progress; /* -1 auto (a terminal), 0 off, 1 on */
+	const char *config_path;
+	const char *json_path;
+	unsigned cli_set; /* CONFIG_SET_* limits given on the command line */
+	struct config file; /* -c */
+	struct detect_config detect;
+	const char *all_exchange[MAX_EXCHANGE + CONFIG_MAX_ITEMS];
 	struct sensor_config cfg;
 };
 
@@ -73,9 +80,12 @@ static void usage(FILE *out)
 		"                           files are read in the order given\n"
 		"  -i, --interface IFACE    capture live from IFACE\n"
 		"  -d, --db FILE            SQLite database (default ./mdmwatch.db)\n"
+		"  -c, --config FILE        policy and limits (see README \"Configuration\")\n"
+		"      --json FILE|-        alerts as NDJSON as well, one line per alert\n"
 		"      --exchange HOST      an Exchange front-end (host name or IPv4 address);\n"
 		"                           repeatable; nDPI labels its flows \"Exchange\"\n"
 		"      --ndpi-protos FILE   an nDPI custom protocols file\n"
+		"      --all-http           record every HTTP transaction, not only Exchange ones\n"
 		"      --dump-flows FILE|-  write one line per flow as it ends\n"
 		"      --max-flows N        flow table cap (default %u)\n"
 		"      --reasm-memcap BYTES out-of-order bytes held across flows (default %u)\n"
@@ -103,31 +113,6 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
 	return 2;
 }
 
-/* Parses a non-negative decimal with an optional k/M/G suffix (powers of 2). */
-static int parse_size(const char *s, uint64_t max, uint64_t *ret)
-{
-	char *end;
-	errno = 0;
-	if (!s[0] || s[0] == '-')
-		return -EINVAL;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -EINVAL;
-	unsigned shift = 0;
-	if (*end == 'k' || *end == 'K')
-		shift = 10;
-	else if (*end == 'M')
-		shift = 20;
-	else if (*end == 'G')
-		shift = 30;
-	if (shift)
-		end++;
-	if (*end || v > (max >> shift))
-		return -ERANGE;
-	*ret = (uint64_t)v << shift;
-	return 0;
-}
-
 enum {
 	OPT_EXCHANGE = 256,
 	OPT_NDPI_PROTOS,
@@ -138,6 +123,8 @@ enum {
 	OPT_REASM_DEPTH,
 	OPT_PROGRESS,
 	OPT_NO_PROGRESS,
+	OPT_ALL_HTTP,
+	OPT_JSON,
 };
 
 static const struct option long_opts[] = {
@@ -153,6 +140,9 @@ static const struct option long_opts[] = {
 	{ "reasm-depth", required_argument, NULL, OPT_REASM_DEPTH },
 	{ "progress", no_argument, NULL, OPT_PROGRESS },
 	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
+	{ "all-http", no_argument, NULL, OPT_ALL_HTTP },
+	{ "config", required_argument, NULL, 'c' },
+	{ "json", required_argument, NULL, OPT_JSON },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
@@ -165,24 +155,28 @@ static int numeric_option(struct options *o, int opt, const char *arg)
 	uint64_t v;
 	switch (opt) {
 	case OPT_MAX_FLOWS:
-		if (parse_size(arg, 1u << 26, &v) < 0 || v == 0)
+		if (config_parse_size(arg, 1u << 26, &v) < 0 || v == 0)
 			return usage_error("--max-flows: expected a number from 1 to 67108864, got '%s'", arg);
 		o->cfg.flow.max_flows = (uint32_t)v;
+		o->cli_set |= CONFIG_SET_FLOWS;
 		return 0;
 	case OPT_REASM_MEMCAP:
-		if (parse_size(arg, UINT64_C(1) << 40, &v) < 0)
+		if (config_parse_size(arg, UINT64_C(1) << 40, &v) < 0)
 			return usage_error("--reasm-memcap: expected a size such as 256M, got '%s'", arg);
 		o->cfg.reasm.max_total = v;
+		o->cli_set |= CONFIG_SET_MEMCAP;
 		return 0;
 	case OPT_REASM_DIR_CAP:
-		if (parse_size(arg, UINT32_MAX, &v) < 0)
+		if (config_parse_size(arg, UINT32_MAX, &v) < 0)
 			return usage_error("--reasm-dir-cap: expected a size such as 1M, got '%s'", arg);
 		o->cfg.reasm.max_dir_bytes = (uint32_t)v;
+		o->cli_set |= CONFIG_SET_DIR_CAP;
 		return 0;
 	case OPT_REASM_DEPTH:
-		if (parse_size(arg, UINT64_MAX, &v) < 0)
+		if (config_parse_size(arg, UINT64_MAX, &v) < 0)
 			return usage_error("--reasm-depth: expected a size such as 10M or 0, got '%s'", arg);
 		o->cfg.reasm.depth = v;
+		o->cli_set |= CONFIG_SET_DEPTH;
 		return 0;
 	default:
 		return 2;
@@ -193,7 +187,7 @@ static int numeric_option(struct options *o, int opt, const char *arg)
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	int opt;
-	while ((opt = getopt_long(argc, argv, "r:i:d:qVh", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "r:i:d:c:qVh", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case 'r':
 			if (o->n_inputs == MAX_INPUTS)
@@ -222,6 +216,15 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_NO_PROGRESS:
 			o->progress = 0;
+			break;
+		case OPT_ALL_HTTP:
+			o->cfg.all_http = true;
+			break;
+		case 'c':
+			o->config_path = optarg;
+			break;
+		case OPT_JSON:
+			o->json_path = optarg;
 			break;
 		case 'q':
 			o->quiet = 1;
@@ -368,6 +371,44 @@ static int run_inputs(struct run *run)
 	return 0;
 }
 
+/* Loads -c and merges it under the command line; -1 to go on, else the
+ * exit status. */
+static int apply_config(struct options *o)
+{
+	char err[512];
+	struct config *c = &o->file;
+	detect_config_default(&o->detect);
+	if (o->config_path && config_load(o->config_path, c, err, sizeof(err)) < 0) {
+		fprintf(stderr, "mdmwatch: %s\n", err);
+		return 2;
+	}
+	unsigned file_only = c->set & ~o->cli_set;
+	if (file_only & CONFIG_SET_FLOWS)
+		o->cfg.flow.max_flows = (uint32_t)c->flows;
+	if (file_only & CONFIG_SET_MEMCAP)
+		o->cfg.reasm.max_total = c->reasm_memcap;
+	if (file_only & CONFIG_SET_DIR_CAP)
+		o->cfg.reasm.max_dir_bytes = (uint32_t)c->reasm_dir_cap;
+	if (file_only & CONFIG_SET_DEPTH)
+		o->cfg.reasm.depth = c->reasm_depth;
+	if (c->set & CONFIG_SET_IDENTITIES)
+		o->detect.max_identities = (uint32_t)c->identities;
+	if (c->window_us)
+		o->detect.window_us = c->window_us;
+	o->detect.allow = c->patterns;
+	o->detect.n_allow = c->n_patterns;
+	o->detect.aliases = c->aliases;
+	o->detect.n_aliases = c->n_aliases;
+	size_t n = 0;
+	for (size_t i = 0; i < o->n_exchange; i++)
+		o->all_exchange[n++] = o->exchange[i];
+	for (size_t i = 0; i < c->n_hosts; i++)
+		o->all_exchange[n++] = c->hosts[i];
+	o->cfg.exchange_hosts = o->all_exchange;
+	o->cfg.n_exchange = n;
+	return -1;
+}
+
 static int open_outputs(struct run *run)
 {
 	struct options *o = run->o;
@@ -379,6 +420,8 @@ static int open_outputs(struct run *run)
 		.mode = o->iface ? "live" : "offline",
 		.inputs = o->iface ? &o->iface : o->inputs,
 		.n_inputs = o->iface ? 1 : o->n_inputs,
+		.json_path = o->json_path,
+		.detect = &o->detect,
 	};
 	if (output_open(&oc, &run->out, err, sizeof(err)) < 0) {
 		fprintf(stderr, "mdmwatch: %s\n", err);
@@ -398,6 +441,9 @@ int main(int argc, char **argv)
 	int r = parse_options(argc, argv, &o);
 	if (r >= 0)
 		return r;
+	r = apply_config(&o);
+	if (r >= 0)
+		return r;
 	if (o.filter[0] && capture_check_filter(o.filter, err, sizeof(err)) < 0) {
 		fprintf(stderr, "mdmwatch: %s\nTry 'mdmwatch --help'.\n", err);
 		return 2;
@@ -406,10 +452,10 @@ int main(int argc, char **argv)
 		return 1;
 
 	o.cfg.ndpi_protos = o.ndpi_protos;
-	o.cfg.exchange_hosts = o.exchange;
-	o.cfg.n_exchange = o.n_exchange;
 	o.cfg.digests = output_wants_digests(run.out);
+	o.cfg.flow_start = output_flow_start;
 	o.cfg.flow_end = output_flow;
+	o.cfg.txn = output_txn;
 	o.cfg.ctx = run.out;
 	r = sensor_new(&o.cfg, &run.sensor, err, sizeof(err));
 	if (r < 0) {
@@ -425,13 +471,16 @@ int main(int argc, char **argv)
 
 	r = run_inputs(&run);
 	sensor_finish(run.sensor);
-	if (!o.quiet)
+	if (!o.quiet) {
 		stats_print_summary(stderr, run.sensor, &run.info);
+		output_print_alerts(stderr, run.out);
+	}
 	if (output_close(run.out, run.sensor, &run.info, err, sizeof(err)) < 0) {
 		fprintf(stderr, "mdmwatch: %s\n", err);
 		run.failed = 1;
 	}
 	sensor_free(run.sensor);
+	config_release(&o.file);
 	if (r)
 		return r;
 	return run.failed ? 1 : 0;

@@ -12,6 +12,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +23,23 @@
 
 #define MAX_COUNTERS (64 + ANOMALY__COUNT)
 
+#define TOP_ALERTS 64 /* alerts remembered for the summary table */
+
+struct top_alert {
+	int64_t slot;
+	char severity[8], rule[48], who[64], protocol[16];
+	uint64_t count;
+};
+
 struct output {
 	struct db *db;
+	struct detect *det;
+	FILE *json;
+	char json_name[256];
+	uint64_t alerts[3]; /* high, medium, low */
+	struct top_alert top[TOP_ALERTS];
+	size_t n_top;
+	int64_t next_slot; /* alert ids when there is no database */
 	FILE *dump;
 	char dump_name[256];
 	int64_t run_id;
@@ -86,6 +102,136 @@ static int open_db(struct output *o, const struct output_config *cfg, char *err,
 	return r;
 }
 
+/* A JSON string (RFC 8259 §7): escapes, and U+FFFD for bytes that are not
+ * UTF-8, so a hostile User-Agent cannot break the line or the encoding. */
+static void json_str(FILE *f, const char *s)
+{
+	if (!s) {
+		fputs("null", f);
+		return;
+	}
+	fputc('"', f);
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		unsigned c = *p;
+		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+			 : (c & 0xf8) == 0xf0 ? 4 : 0;
+		bool ok = n > 0 && !(n == 2 && c < 0xc2);
+		for (size_t i = 1; ok && i < n; i++)
+			ok = (p[i] & 0xc0) == 0x80;
+		if (!ok) {
+			fputs("\\ufffd", f);
+			p++;
+		} else if (c == '"' || c == '\\') {
+			fputc('\\', f);
+			fputc((int)c, f);
+			p++;
+		} else if (c < 0x20 || c == 0x7f) {
+			fprintf(f, "\\u%04x", c);
+			p++;
+		} else {
+			fwrite(p, 1, n, f);
+			p += n;
+		}
+	}
+	fputc('"', f);
+}
+
+static void json_ts(FILE *f, const char *name, uint64_t us)
+{
+	char ts[DB_TS_SIZE];
+	fprintf(f, ",\"%s\":", name);
+	if (db_format_ts(us, ts) == 0)
+		json_str(f, ts);
+	else
+		fputs("null", f);
+}
+
+/* --json: one line per alert as it is raised or updated, database names. */
+static void json_alert(struct output *o, const struct detect_alert *a, int64_t id)
+{
+	FILE *f = o->json;
+	fprintf(f, "{\"id\":%lld", (long long)id);
+	json_ts(f, "ts", a->ts_us);
+	const char *k[] = { "severity", "rule", "matched_by", "user", "client_ip", "device_id",
+			    "protocol", "user_agent", "summary", "remediation" };
+	const char *v[] = { a->severity, a->rule, a->matched_by, a->user, a->client_ip,
+			    a->device_id, a->protocol, a->user_agent, a->summary, a->remediation };
+	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+		fprintf(f, ",\"%s\":", k[i]);
+		json_str(f, v[i]);
+	}
+	json_ts(f, "first_seen", a->first_seen_us);
+	json_ts(f, "last_seen", a->last_seen_us);
+	fprintf(f, ",\"count\":%llu}\n", (unsigned long long)a->count);
+	fflush(f);
+}
+
+static void remember_alert(struct output *o, const struct detect_alert *a, int64_t id)
+{
+	struct top_alert *t = NULL;
+	for (size_t i = 0; i < o->n_top && !t; i++)
+		if (o->top[i].slot == id)
+			t = &o->top[i];
+	if (!t && o->n_top < TOP_ALERTS) {
+		t = &o->top[o->n_top++];
+		t->slot = id;
+		snprintf(t->severity, sizeof(t->severity), "%s", a->severity);
+		snprintf(t->rule, sizeof(t->rule), "%s", a->rule);
+		snprintf(t->who, sizeof(t->who), "%s", a->user ? a->user : a->client_ip);
+		snprintf(t->protocol, sizeof(t->protocol), "%s", a->protocol);
+	}
+	if (t)
+		t->count = a->count;
+}
+
+/* The correlator's sink: the alert row, its evidence, the NDJSON line. */
+static void on_alert(void *ctx, const struct detect_alert *a)
+{
+	struct output *o = ctx;
+	int r = 0;
+	if (a->is_new) {
+		o->alerts[a->severity[0] == 'h' ? 0 : a->severity[0] == 'm' ? 1 : 2]++;
+		struct db_alert row = {
+			.run_id = o->run_id,
+			.ts_us = a->ts_us,
+			.severity = a->severity,
+			.rule = a->rule,
+			.matched_by = a->matched_by,
+			.user = a->user,
+			.client_ip = a->client_ip,
+			.device_id = a->device_id,
+			.protocol = a->protocol,
+			.user_agent = a->user_agent,
+			.summary = a->summary,
+			.remediation = a->remediation,
+			.first_seen_us = a->first_seen_us,
+			.last_seen_us = a->last_seen_us,
+			.count = a->count,
+		};
+		if (o->db)
+			r = db_alert_insert(o->db, &row, a->sink_slot);
+		else
+			*a->sink_slot = ++o->next_slot;
+	} else if (o->db) {
+		r = db_alert_update(o->db, *a->sink_slot, a->first_seen_us, a->last_seen_us,
+				    a->count);
+	}
+	if (r < 0)
+		fail(o, "database alerts", r);
+	if (o->db && *a->sink_slot > 0) {
+		if (a->refusal_row > 0)
+			r = db_alert_add_evidence(o->db, *a->sink_slot, a->refusal_row, "refusal");
+		if (r >= 0 && a->fallback_row > 0)
+			r = db_alert_add_evidence(o->db, *a->sink_slot, a->fallback_row, "fallback");
+		if (r < 0)
+			fail(o, "database alert evidence", r);
+	}
+	remember_alert(o, a, *a->sink_slot);
+	if (o->json)
+		json_alert(o, a, *a->sink_slot);
+}
+
 int output_open(const struct output_config *cfg, struct output **ret, char *err, size_t errlen)
 {
 	struct output *o = calloc(1, sizeof(*o));
@@ -103,19 +249,63 @@ int output_open(const struct output_config *cfg, struct output **ret, char *err,
 			goto fail;
 		}
 	}
+	if (cfg->json_path) {
+		snprintf(o->json_name, sizeof(o->json_name), "%s", cfg->json_path);
+		o->json = strcmp(cfg->json_path, "-") == 0 ? stdout : fopen(cfg->json_path, "a");
+		if (!o->json) {
+			r = -errno;
+			snprintf(err, errlen, "%s: %s", cfg->json_path, strerror(errno));
+			goto fail;
+		}
+	}
 	if (cfg->db_path) {
 		r = open_db(o, cfg, err, errlen);
 		if (r < 0)
 			goto fail;
+	}
+	if (cfg->detect) {
+		o->det = detect_new(cfg->detect, on_alert, o);
+		if (!o->det) {
+			r = -ENOMEM;
+			snprintf(err, errlen, "out of memory creating the correlator");
+			goto fail;
+		}
 	}
 	*ret = o;
 	return 0;
 fail:
 	if (o->dump && o->dump != stdout)
 		fclose(o->dump);
+	if (o->json && o->json != stdout)
+		fclose(o->json);
 	db_close(o->db);
 	free(o);
 	return r;
+}
+
+static int top_cmp(const void *a, const void *b)
+{
+	const struct top_alert *x = a, *y = b;
+	int sx = x->severity[0] == 'h' ? 0 : x->severity[0] == 'm' ? 1 : 2;
+	int sy = y->severity[0] == 'h' ? 0 : y->severity[0] == 'm' ? 1 : 2;
+	if (sx != sy)
+		return sx - sy;
+	return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
+}
+
+void output_print_alerts(FILE *out, const struct output *o)
+{
+	struct top_alert top[TOP_ALERTS];
+	size_t n = o->n_top;
+	fprintf(out, "  alerts: %" PRIu64 " high, %" PRIu64 " medium, %" PRIu64 " low\n",
+		o->alerts[0], o->alerts[1], o->alerts[2]);
+	memcpy(top, o->top, n * sizeof(top[0]));
+	qsort(top, n, sizeof(top[0]), top_cmp);
+	for (size_t i = 0; i < n && i < 10; i++)
+		fprintf(out, "    %-6s %-32s %-24s %-5s x%" PRIu64 "\n", top[i].severity,
+			top[i].rule, top[i].who, top[i].protocol, top[i].count);
+	if (n > 10)
+		fprintf(out, "    ... sqlite3 DB 'SELECT * FROM v_alerts' for all of them\n");
 }
 
 int output_wants_digests(const struct output *o)
@@ -155,12 +345,11 @@ static void dump_flow(struct output *o, const struct flow_record *rec, const cha
 	fputc('\n', o->dump);
 }
 
-static void db_flow(struct output *o, const struct flow_record *rec, const char *cip,
-		    const char *sip)
+static void db_flow_row(struct output *o, const struct flow *f, const struct dpi_result *dpi,
+			const char *cip, const char *sip, struct db_flow *row)
 {
-	const struct flow *f = rec->flow;
-	bool tls = rec->dpi.cls == DPI_TLS;
-	struct db_flow row = {
+	bool tls = dpi->cls == DPI_TLS;
+	*row = (struct db_flow){
 		.run_id = o->run_id,
 		.client_ip = cip,
 		.client_port = f->port[0],
@@ -172,15 +361,94 @@ static void db_flow(struct output *o, const struct flow_record *rec, const char 
 		.pkts_s2c = f->pkts[1],
 		.bytes_c2s = f->bytes[0],
 		.bytes_s2c = f->bytes[1],
-		.app = rec->dpi.name[0] ? rec->dpi.name : "Unknown",
-		.sni = tls && rec->dpi.host[0] ? rec->dpi.host : NULL,
+		.app = dpi->name[0] ? dpi->name : "Unknown",
+		.sni = tls && dpi->host[0] ? dpi->host : NULL,
 		.decrypted = tls ? DB_DECRYPTED_NO : DB_DECRYPTED_NA,
 		.decrypt_note = tls ? "decryption not available in this version" : NULL,
 	};
-	int64_t id;
-	int r = db_flow_insert(o->db, &row, &id);
+}
+
+/* A kept flow gets its row when it starts, so that its transactions can
+ * point at it; the row is completed when the flow ends. */
+void output_flow_start(void *ctx, const struct flow *f, const struct dpi_result *dpi,
+		       int64_t *sink_id)
+{
+	struct output *o = ctx;
+	char cip[64], sip[64];
+	struct db_flow row;
+	if (!o->db)
+		return;
+	format_ip(cip, sizeof(cip), f->af, f->addr[0]);
+	format_ip(sip, sizeof(sip), f->af, f->addr[1]);
+	db_flow_row(o, f, dpi, cip, sip, &row);
+	int r = db_flow_insert(o->db, &row, sink_id);
 	if (r < 0)
 		fail(o, "database flows", r);
+}
+
+static void db_flow_end(struct output *o, const struct flow_record *rec, const char *cip,
+			const char *sip)
+{
+	struct db_flow row;
+	db_flow_row(o, rec->flow, &rec->dpi, cip, sip, &row);
+	int r = rec->sink_id ? db_flow_update(o->db, rec->sink_id, &row)
+			     : db_flow_insert(o->db, &row, &(int64_t){ 0 });
+	if (r < 0)
+		fail(o, "database flows", r);
+}
+
+void output_txn(void *ctx, const struct flow *f, int64_t flow_sink_id, bool tls,
+		const struct exch_txn *t, int64_t *row)
+{
+	struct output *o = ctx;
+	char cip[64], sip[64];
+	int r = 0;
+	format_ip(cip, sizeof(cip), f->af, f->addr[0]);
+	format_ip(sip, sizeof(sip), f->af, f->addr[1]);
+	if (o->db && *row) { /* a later call for a transaction emitted early */
+		if (t->status)
+			r = db_transaction_set_status(o->db, *row, t->status);
+	} else if (o->db) {
+		struct db_transaction txn = {
+			.run_id = o->run_id,
+			.flow_id = flow_sink_id,
+			.ts_us = t->ts_us,
+			.client_ip = cip,
+			.client_port = f->port[0],
+			.server_ip = sip,
+			.server_port = f->port[1],
+			.host = t->host,
+			.method = t->method,
+			.uri = t->uri,
+			.status = t->status,
+			.user_agent = t->user_agent,
+			.user = t->user,
+			.auth = t->auth,
+			.protocol = t->protocol,
+			.operation = t->operation,
+			.device_id = t->device_id,
+			.device_type = t->device_type,
+			.tls = tls,
+		};
+		r = db_transaction_insert(o->db, &txn, row);
+	}
+	if (r < 0)
+		fail(o, "database transactions", r);
+	if (o->det && t->evaluate && t->protocol) {
+		struct detect_event ev = {
+			.ts_us = t->ts_us,
+			.user = t->user,
+			.client_ip = cip,
+			.device_id = t->device_id,
+			.protocol = t->protocol,
+			.operation = t->operation,
+			.user_agent = t->user_agent,
+			.status = t->status,
+			.eas_refusal = t->eas_refusal,
+			.txn_row = *row,
+		};
+		detect_event(o->det, &ev);
+	}
 }
 
 void output_flow(void *ctx, const struct flow_record *rec)
@@ -192,7 +460,7 @@ void output_flow(void *ctx, const struct flow_record *rec)
 	if (o->dump)
 		dump_flow(o, rec, cip, sip);
 	if (o->db && rec->reassembled)
-		db_flow(o, rec, cip, sip);
+		db_flow_end(o, rec, cip, sip);
 }
 
 void output_tick(struct output *o)
@@ -205,8 +473,8 @@ void output_tick(struct output *o)
 }
 
 /* Every counter of the run summary, by a stable name. */
-static size_t run_counters(const struct sensor *s, const struct run_info *ri,
-			   struct db_counter *c)
+static size_t run_counters(const struct output *o, const struct sensor *s,
+			   const struct run_info *ri, struct db_counter *c)
 {
 	const struct sensor_stats *st = sensor_stats(s);
 	const struct flow_stats *fs = sensor_flow_stats(s);
@@ -248,6 +516,17 @@ static size_t run_counters(const struct sensor *s, const struct run_info *ri,
 	C("reasm_cap_total", rs->cap_total);
 	C("reasm_depth_bytes", rs->depth_bytes);
 	C("reasm_queued_max", rs->queued_max);
+	C("http_transactions", st->http_transactions);
+	C("exchange_transactions", st->transactions);
+	if (o->det) {
+		const struct detect_stats *ds2 = detect_stats(o->det);
+		C("detect_refusals", ds2->refusals);
+		C("detect_fallbacks", ds2->fallbacks);
+		C("alerts_high", ds2->alerts[0]);
+		C("alerts_medium", ds2->alerts[1]);
+		C("alerts_low", ds2->alerts[2]);
+		C("identities_evicted", ds2->evicted);
+	}
 	for (int a = 1; a < ANOMALY__COUNT; a++)
 		if (st->anomalies[a])
 			c[n++] = (struct db_counter){ .name = anomaly_name(a),
@@ -263,7 +542,7 @@ int output_close(struct output *o, const struct sensor *s, const struct run_info
 		return 0;
 	if (o->db && s) {
 		struct db_counter c[MAX_COUNTERS];
-		size_t n = run_counters(s, ri, c);
+		size_t n = run_counters(o, s, ri, c);
 		int r = db_run_end(o->db, o->run_id, wall_us(), c, n);
 		if (r < 0)
 			fail(o, "database run record", r);
@@ -284,6 +563,17 @@ int output_close(struct output *o, const struct sensor *s, const struct run_info
 			o->failed = 1;
 		}
 	}
+	if (o->json) {
+		bool bad = fflush(o->json) != 0 || ferror(o->json);
+		if (o->json != stdout && fclose(o->json) != 0)
+			bad = true;
+		if (bad && !o->failed) {
+			snprintf(o->first_error, sizeof(o->first_error), "%s: write failed",
+				 o->json_name);
+			o->failed = 1;
+		}
+	}
+	detect_free(o->det);
 	int failed = o->failed;
 	if (failed)
 		snprintf(err, errlen, "%s", o->first_error);

@@ -13,6 +13,7 @@
  *     callback, after its reassembly has been flushed;
  *   - the sensor clock (stats.last_us) is the largest timestamp seen.
  */
+#include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -21,6 +22,7 @@
 
 #include "buf.h"
 #include "decode.h"
+#include "http.h"
 #include "sensor.h"
 
 #define TH_FIN 0x01
@@ -29,7 +31,10 @@
 #define TH_ACK 0x10
 
 #define PROTO_NAMES_MAX 64 /* distinct protocol names counted, rest "other" */
-#define SNIFF_BYTES 8
+/* First bytes kept per direction until the protocol is known: the longest
+ * request method Exchange sees ("RPC_OUT_DATA") and its space fit, with
+ * room for the 24-character methods the HTTP layer accepts. */
+#define SNIFF_BYTES 26
 
 enum verdict {
 	VERDICT_PENDING,
@@ -37,8 +42,21 @@ enum verdict {
 	VERDICT_SKIP,
 };
 
+/* What the reassembled bytes are handed to. */
+enum app_state {
+	APP_UNDECIDED, /* collecting the first bytes (head) */
+	APP_HTTP,      /* libhtp and the Exchange builder */
+	APP_NONE,      /* nothing we parse (yet): TLS, or not HTTP */
+};
+
 struct session {
 	struct sensor *s;
+	struct flow *flow;
+	enum app_state app;
+	struct http_conn *http;
+	struct exch_conn *exch;
+	int64_t sink_id;
+	bool sink_started; /* flow_start was called */
 	struct reasm_dir rd[2];
 	struct dpi_flow *dpi;
 	struct dpi_result res;
@@ -66,6 +84,8 @@ struct sensor {
 	struct dpi *dpi;
 	struct sensor_stats stats;
 	struct flow_stats flow_stats; /* kept once the table is gone */
+	struct http_engine *http;
+	uint64_t now_us; /* capture time of the frame being processed */
 	struct proto_count protos[PROTO_NAMES_MAX + 1];
 	size_t n_protos;
 	uint64_t last_defrag_expire_us;
@@ -85,23 +105,141 @@ static void count_anomaly(struct sensor *s, enum anomaly a)
 		s->stats.anomalies[a]++;
 }
 
+enum sniff {
+	SNIFF_NO,
+	SNIFF_YES,
+	SNIFF_MAYBE, /* more bytes needed to tell */
+};
+
+static enum sniff sniff_http_request(const uint8_t *p, size_t n);
+static enum sniff sniff_http_response(const uint8_t *p, size_t n);
+static bool sniff_tls(const uint8_t *p, size_t n);
+
+/* Tells the sink about a kept flow, once; returns its id for the flow. */
+static int64_t session_sink_id(struct sensor *s, struct session *ss)
+{
+	if (!ss->sink_started && s->cfg.flow_start) {
+		if (ss->dpi) /* still deciding: the best guess so far */
+			dpi_flow_result(s->dpi, ss->dpi, &ss->res);
+		s->cfg.flow_start(s->cfg.ctx, ss->flow, &ss->res, &ss->sink_id);
+	}
+	ss->sink_started = true;
+	return ss->sink_id;
+}
+
+/* The Exchange builder's sink: adds the flow and passes it on. */
+static void on_txn(void *ctx, const struct exch_txn *t, int64_t *row)
+{
+	struct session *ss = ctx;
+	struct sensor *s = ss->s;
+	if (t->final)
+		s->stats.transactions++;
+	if (s->cfg.txn)
+		s->cfg.txn(s->cfg.ctx, ss->flow, session_sink_id(s, ss), false, t, row);
+}
+
+static void http_event(void *ctx, const struct http_event *ev)
+{
+	struct session *ss = ctx;
+	if (ev->kind == HTTP_TX_DONE)
+		ss->s->stats.http_transactions++;
+	exch_http_event(ss->exch, ev);
+}
+
+static void app_stop(struct session *ss)
+{
+	http_conn_free(ss->http); /* closes open transactions: last events */
+	exch_conn_free(ss->exch);
+	ss->http = NULL;
+	ss->exch = NULL;
+}
+
+static bool app_start_http(struct sensor *s, struct session *ss)
+{
+	char cip[64], sip[64];
+	const struct flow *f = ss->flow;
+	int af = f->af == 6 ? AF_INET6 : AF_INET;
+	if (!inet_ntop(af, f->addr[0], cip, sizeof(cip)) ||
+	    !inet_ntop(af, f->addr[1], sip, sizeof(sip)))
+		return false;
+	ss->exch = exch_conn_new(s->cfg.all_http, on_txn, ss);
+	if (ss->exch)
+		ss->http = http_conn_new(s->http, cip, f->port[0], sip, f->port[1], s->now_us,
+					 http_event, ss);
+	if (!ss->http) {
+		app_stop(ss);
+		return false;
+	}
+	return true;
+}
+
 /*
- * Reassembled bytes arrive here.  For now the consumer keeps the first
- * bytes (for the last look), counts and fingerprints; the HTTP layer hooks
- * in at this point.
+ * Decides, from the first bytes of each direction, what the connection
+ * speaks.  A request line (or a status line, when the client's start was
+ * missed) means HTTP; a flow picked up mid-stream whose bytes are not TLS
+ * gets an HTTP parser that first resynchronises to the next message.
+ */
+static void app_decide(struct sensor *s, struct session *ss)
+{
+	bool http = sniff_http_request(ss->head[0], ss->head_len[0]) == SNIFF_YES ||
+		    sniff_http_response(ss->head[1], ss->head_len[1]) == SNIFF_YES;
+	bool tls = sniff_tls(ss->head[0], ss->head_len[0]) ||
+		   sniff_tls(ss->head[1], ss->head_len[1]);
+	bool resync = !http && !tls && (ss->flow->picked_up_midstream || ss->gaps[0] || ss->gaps[1]);
+	ss->app = APP_NONE;
+	if (!(http || resync) || !app_start_http(s, ss))
+		return;
+	ss->app = APP_HTTP;
+	s->stats.http_flows++;
+	for (int d = 0; d < 2; d++) {
+		/* What came before is unknown: a gap (of at least one byte) puts
+		 * the parser in search of the next message start. */
+		if (resync || ss->gaps[d])
+			http_conn_gap(ss->http, d, s->now_us,
+				      ss->gap_bytes[d] ? ss->gap_bytes[d] : 1);
+		if (ss->head_len[d])
+			http_conn_data(ss->http, d, s->now_us, ss->head[d], ss->head_len[d]);
+	}
+}
+
+/* Can the first bytes of direction dir already tell what the flow speaks? */
+static bool head_conclusive(const struct session *ss, int dir)
+{
+	const uint8_t *p = ss->head[dir];
+	size_t n = ss->head_len[dir];
+	if (n >= 3 && sniff_tls(p, n))
+		return true;
+	return dir == 0 ? sniff_http_request(p, n) != SNIFF_MAYBE
+			: sniff_http_response(p, n) != SNIFF_MAYBE;
+}
+
+/*
+ * Reassembled bytes arrive here.  Until the protocol is known the first
+ * SNIFF_BYTES of each direction are kept (tiny segments must not defeat the
+ * decision); then the heads, and everything after them, go to the parser.
  */
 static void on_data(void *ctx, int dir, const uint8_t *bytes, size_t n)
 {
 	struct session *ss = ctx;
-	if (ss->head_len[dir] < SNIFF_BYTES && ss->gaps[dir] == 0) {
+	struct sensor *s = ss->s;
+	ss->stream_bytes[dir] += n;
+	digest_update(ss->dg[dir], bytes, n);
+	if (ss->app == APP_UNDECIDED) {
+		struct buf b = buf_init(bytes, n);
 		size_t take = SNIFF_BYTES - ss->head_len[dir];
 		if (take > n)
 			take = n;
-		memcpy(ss->head[dir] + ss->head_len[dir], bytes, take);
+		buf_copy(&b, ss->head[dir] + ss->head_len[dir], take);
 		ss->head_len[dir] = (uint8_t)(ss->head_len[dir] + take);
+		if (ss->head_len[dir] < SNIFF_BYTES && !head_conclusive(ss, dir))
+			return;
+		app_decide(s, ss);
+		if (ss->app == APP_HTTP && buf_left(&b))
+			http_conn_data(ss->http, dir, s->now_us, buf_rest(&b), buf_left(&b));
+		return;
 	}
-	ss->stream_bytes[dir] += n;
-	digest_update(ss->dg[dir], bytes, n);
+	if (ss->app == APP_HTTP)
+		http_conn_data(ss->http, dir, s->now_us, bytes, n);
 }
 
 static void on_gap(void *ctx, int dir, uint64_t n)
@@ -109,12 +247,19 @@ static void on_gap(void *ctx, int dir, uint64_t n)
 	struct session *ss = ctx;
 	ss->gaps[dir]++;
 	ss->gap_bytes[dir] += n;
+	if (ss->app == APP_UNDECIDED && ss->head_len[dir])
+		app_decide(ss->s, ss); /* decide on what came before the hole */
+	if (ss->app == APP_HTTP)
+		http_conn_gap(ss->http, dir, ss->s->now_us, n);
 }
 
 static void on_end(void *ctx, int dir)
 {
-	(void)ctx;
-	(void)dir;
+	struct session *ss = ctx;
+	if (ss->app == APP_UNDECIDED && (ss->head_len[0] || ss->head_len[1]))
+		app_decide(ss->s, ss);
+	if (ss->app == APP_HTTP)
+		http_conn_end(ss->http, dir, ss->s->now_us);
 }
 
 static void on_reasm_anomaly(void *ctx, int dir, enum anomaly a)
@@ -132,32 +277,50 @@ static const struct reasm_ops sensor_reasm_ops = {
 	.anomaly = on_reasm_anomaly,
 };
 
+/* A TLS handshake record header: 16 03 0x. */
+static bool sniff_tls(const uint8_t *p, size_t n)
+{
+	struct buf b = buf_init(p, n);
+	uint8_t type = buf_u8(&b), major = buf_u8(&b), minor = buf_u8(&b);
+	return buf_ok(&b) && type == 0x16 && major == 3 && minor <= 4;
+}
+
+/* An HTTP request line: an upper-case method token (with '_' and '-' for
+ * RPC_IN_DATA and friends) of 3 to 24 characters followed by a space. */
+static enum sniff sniff_http_request(const uint8_t *p, size_t n)
+{
+	struct buf b = buf_init(p, n);
+	size_t len = 0;
+	while (buf_left(&b)) {
+		uint8_t c = buf_u8(&b);
+		if (c == ' ')
+			return len >= 3 ? SNIFF_YES : SNIFF_NO;
+		if (!((c >= 'A' && c <= 'Z') || c == '_' || c == '-') || ++len > 24)
+			return SNIFF_NO;
+	}
+	return SNIFF_MAYBE;
+}
+
+/* A status line: "HTTP/". */
+static enum sniff sniff_http_response(const uint8_t *p, size_t n)
+{
+	static const char want[] = "HTTP/";
+	size_t k = n < 5 ? n : 5;
+	if (memcmp(p, want, k) != 0)
+		return SNIFF_NO;
+	return k == 5 ? SNIFF_YES : SNIFF_MAYBE;
+}
+
 /* Does the start of a stream look like HTTP/1.x or a TLS record? */
 static bool sniff_http_or_tls(const uint8_t *p, size_t n)
 {
-	struct buf b = buf_init(p, n);
-	uint8_t c0 = buf_peek_u8(&b, 0);
-	if (!buf_ok(&b))
-		return false;
-	if (c0 == 0x16) { /* TLS handshake record: 16 03 0x */
-		uint8_t major = buf_peek_u8(&b, 1), minor = buf_peek_u8(&b, 2);
-		return buf_ok(&b) && major == 3 && minor <= 4;
-	}
-	/* An HTTP method: an upper-case token (with '_' for RPC_IN_DATA)
-	 * followed by a space, or a response "HTTP/". */
-	size_t i = 0;
-	for (; i < n; i++) {
-		uint8_t c = buf_peek_u8(&b, i);
-		if (!((c >= 'A' && c <= 'Z') || c == '_' || c == '-'))
-			break;
-	}
-	if (i >= 3 && i < n && buf_peek_u8(&b, i) == ' ')
-		return true;
-	return n >= 5 && memcmp(p, "HTTP/", 5) == 0;
+	return sniff_tls(p, n) || sniff_http_request(p, n) == SNIFF_YES ||
+	       sniff_http_response(p, n) == SNIFF_YES;
 }
 
 static void session_drop_reasm(struct sensor *s, struct session *ss)
 {
+	app_stop(ss);
 	for (int d = 0; d < 2; d++) {
 		reasm_dir_release(s->reasm, &ss->rd[d]);
 		digest_free(ss->dg[d]);
@@ -174,6 +337,8 @@ static void session_decide(struct sensor *s, struct session *ss, enum dpi_class 
 		       sniff_http_or_tls(ss->head[1], ss->head_len[1]);
 	ss->verdict = keep ? VERDICT_KEEP : VERDICT_SKIP;
 	if (ss->is_tcp) {
+		if (keep)
+			session_sink_id(s, ss);
 		if (keep)
 			s->stats.flows_kept++;
 		else
@@ -203,9 +368,11 @@ static void session_classify(struct sensor *s, struct session *ss, const struct 
 		session_decide(s, ss, cls);
 }
 
-static void session_start(struct sensor *s, struct session *ss, const struct pkt *p)
+static void session_start(struct sensor *s, struct session *ss, struct flow *f,
+			  const struct pkt *p)
 {
 	ss->s = s;
+	ss->flow = f;
 	ss->is_tcp = p->ip_proto == IPPROTO_TCP;
 	ss->verdict = VERDICT_PENDING;
 	ss->dpi = dpi_flow_new(s->dpi);
@@ -271,6 +438,8 @@ static void on_flow_end(void *ctx, struct flow *f, enum flow_end_reason why)
 		reasm_flush(s->reasm, &ss->rd[1], 1, ss);
 		rec.reassembled = true;
 	}
+	app_stop(ss); /* the last transactions, before the flow's record */
+	rec.sink_id = ss->sink_id;
 	for (int d = 0; d < 2; d++) {
 		rec.stream_bytes[d] = ss->stream_bytes[d];
 		rec.gaps[d] = ss->gaps[d];
@@ -307,9 +476,10 @@ int sensor_new(const struct sensor_config *cfg, struct sensor **ret, char *err, 
 	fc.end = on_flow_end;
 	fc.ctx = s;
 	s->flows = flow_table_new(&fc);
+	s->http = http_engine_new();
 	s->reasm = reasm_pool_new(&cfg->reasm, &sensor_reasm_ops);
 	s->defrag = defrag_new(&cfg->defrag);
-	if (!s->flows || !s->reasm || !s->defrag) {
+	if (!s->flows || !s->reasm || !s->defrag || !s->http) {
 		snprintf(err, errlen, "out of memory creating the flow table (%u flows)",
 			 cfg->flow.max_flows);
 		goto fail;
@@ -380,6 +550,7 @@ void sensor_frame(struct sensor *s, int linktype, uint64_t ts_us, const uint8_t 
 	struct pkt p;
 	memset(&p, 0, sizeof(p));
 	p.ts_us = ts_us;
+	s->now_us = ts_us;
 	if (!sensor_decode(s, linktype, data, caplen, &p))
 		return;
 
@@ -390,7 +561,7 @@ void sensor_frame(struct sensor *s, int linktype, uint64_t ts_us, const uint8_t 
 		return;
 	struct session *ss = flow_ext(f);
 	if (created)
-		session_start(s, ss, &p);
+		session_start(s, ss, f, &p);
 	if (ss->is_tcp)
 		session_tcp(s, ss, &p, dir);
 	session_classify(s, ss, &p);
@@ -413,6 +584,7 @@ void sensor_free(struct sensor *s)
 	sensor_finish(s);
 	reasm_pool_free(s->reasm);
 	defrag_free(s->defrag);
+	http_engine_free(s->http);
 	dpi_free(s->dpi);
 	free(s);
 }
@@ -435,6 +607,11 @@ const struct reasm_stats *sensor_reasm_stats(const struct sensor *s)
 const struct defrag_stats *sensor_defrag_stats(const struct sensor *s)
 {
 	return defrag_stats(s->defrag);
+}
+
+const struct http_stats *sensor_http_stats(const struct sensor *s)
+{
+	return http_engine_stats(s->http);
 }
 
 void sensor_proto_counts(const struct sensor *s,

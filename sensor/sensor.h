@@ -16,8 +16,13 @@
  * the flow (a plaintext mirror on an odd port) — and otherwise the flow's
  * reassembly state is freed and its packets are only counted.
  *
+ * HTTP: the first bytes of a kept flow decide whether it speaks HTTP/1.x (a
+ * request line, or a status line on pickup); if so its streams go to libhtp
+ * (http.h) and its transactions to the Exchange builder (exch.h).  A flow
+ * picked up mid-stream starts its HTTP parser in resynchronisation mode.
+ *
  * Output: a flow record for every TCP and UDP flow as it ends, through the
- * `flow_end` callback (borrowed for the call).
+ * `flow_end` callback (borrowed for the call); transactions through `txn`.
  */
 #ifndef MDM_SENSOR_H
 #define MDM_SENSOR_H
@@ -30,6 +35,7 @@
 #include "defrag.h"
 #include "digest.h"
 #include "dpi.h"
+#include "exch.h"
 #include "flow.h"
 #include "reasm.h"
 
@@ -37,6 +43,7 @@ struct sensor;
 
 struct flow_record {
 	const struct flow *flow; /* endpoints, times, packet and byte counts */
+	int64_t sink_id;	 /* what flow_start stored, 0 if not called */
 	enum flow_end_reason why;
 	struct dpi_result dpi;
 	bool reassembled;	/* kept and reassembled */
@@ -55,8 +62,16 @@ struct sensor_config {
 	const char *ndpi_protos;
 	const char *const *exchange_hosts;
 	size_t n_exchange;
-	bool digests; /* compute SHA-256 of each reassembled direction */
+	bool digests;  /* compute SHA-256 of each reassembled direction */
+	bool all_http; /* also report non-Exchange HTTP transactions */
+	/* A flow is kept for reassembly: the sink may store an id (flows row)
+	 * in *sink_id; it comes back in transactions and the flow record. */
+	void (*flow_start)(void *ctx, const struct flow *f, const struct dpi_result *dpi,
+			   int64_t *sink_id);
 	void (*flow_end)(void *ctx, const struct flow_record *rec);
+	/* An Exchange (or, with all_http, any HTTP) transaction; see exch.h. */
+	void (*txn)(void *ctx, const struct flow *f, int64_t flow_sink_id, bool tls,
+		    const struct exch_txn *t, int64_t *row);
 	void *ctx;
 };
 
@@ -68,6 +83,9 @@ struct sensor_stats {
 	uint64_t unsupported_link;
 	uint64_t tcp_flows, udp_flows;
 	uint64_t flows_kept, flows_skipped;
+	uint64_t http_flows;	 /* kept flows parsed as HTTP */
+	uint64_t transactions;	 /* Exchange transactions reported */
+	uint64_t http_transactions; /* all HTTP transactions seen */
 	uint64_t anomalies[ANOMALY__COUNT];
 	uint64_t first_us, last_us; /* capture time span */
 };
@@ -92,6 +110,7 @@ const struct sensor_stats *sensor_stats(const struct sensor *s);
 const struct flow_stats *sensor_flow_stats(const struct sensor *s);
 const struct reasm_stats *sensor_reasm_stats(const struct sensor *s);
 const struct defrag_stats *sensor_defrag_stats(const struct sensor *s);
+const struct http_stats *sensor_http_stats(const struct sensor *s);
 
 /* Flows per protocol name, for the summary: calls fn for each name. */
 void sensor_proto_counts(const struct sensor *s,

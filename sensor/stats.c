@@ -8,6 +8,7 @@
  */
 #include <inttypes.h>
 
+#include "http.h"
 #include "stats.h"
 
 static double rate(double n, double s)
@@ -66,6 +67,12 @@ void stats_print_summary(FILE *out, const struct sensor *s, const struct run_inf
 	fprintf(out, "  tcp: %" PRIu64 " reassembled (http/tls/exchange), %" PRIu64
 		     " skipped after identification\n",
 		st->flows_kept, st->flows_skipped);
+	const struct http_stats *hs = sensor_http_stats(s);
+	fprintf(out, "  http: %" PRIu64 " flows, %" PRIu64 " transactions, %" PRIu64
+		     " Exchange transactions recorded, %" PRIu64 " parse errors, %" PRIu64
+		     " resynchronisations\n",
+		st->http_flows, st->http_transactions, st->transactions, hs->parse_errors,
+		hs->resyncs);
 	fprintf(out, "  protocols:");
 	sensor_proto_counts(s, print_protos, out);
 	fputc('\n', out);

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""golden.py - run every capture case in pcaps/ through mdmwatch and check it.
+r"""golden.py - run every capture case in pcaps/ through mdmwatch and check it.
 
 Python standard library only; any python3 >= 3.9. Registered in meson as the
 `golden` suite; run it by hand as
@@ -23,6 +23,9 @@ Case folder contract (pcaps/README.md has the long form):
                          exit <n>               expected exit status (default 0)
                          stderr-contains <text> stderr must contain text
                          stdin                  feed the single input via -r -
+      expected-transactions.txt
+                       optional: the database's `transactions` rows after the
+                       run, one line each, in ORDER BY ts, id (see below)
 
 Each case runs as
 
@@ -37,13 +40,29 @@ with a fresh temporary directory as working directory. --dump-flows lines:
 (client first; IPv6 addresses in brackets; c2s/s2c = bytes delivered by
 reassembly and their SHA-256.)
 
+When the case has expected-transactions.txt, the runner then reads <tmp>/x.db
+with Python's sqlite3 module:
+
+    SELECT ts, client_ip, client_port, server_ip, server_port, host, method, uri,
+           status, user_agent, user, auth, protocol, operation, device_id,
+           device_type, tls FROM transactions ORDER BY ts, id
+
+and compares the rows, in that order, with the file's lines (blank lines
+ignored): one row per line, the values joined by " | ", SQL NULL written as
+NULL. Text is decoded as UTF-8 (invalid bytes as \xNN); a backslash, CR, LF
+and other control characters are escaped (\\, \r, \n, \xNN) so a row is
+always one line.
+
 Prints one line per case (PASS/FAIL/SKIP, details indented under it) and ends
 with "N passed, N failed" (", N skipped" when some were). A case is SKIPped
 when a check could not run (tshark missing) and every other check passed.
 Exit status 0 when nothing failed, 1 otherwise, 2 on usage errors.
 
---update rewrites expected.txt from the binary's output. It blesses whatever
-the binary printed: review `git diff pcaps/` before committing.
+--update rewrites expected.txt from the binary's output, and
+expected-transactions.txt from the database when the transactions table has
+rows (a case whose table is empty gets no new file; an existing one is
+rewritten). It blesses whatever the binary produced: review `git diff pcaps/`
+before committing.
 """
 
 import argparse
@@ -53,12 +72,21 @@ import os
 import re
 import shlex
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
 
 CAPTURE_SUFFIXES = (".pcap", ".pcapng")
 CHECK_KINDS = ("tshark-parity", "same-streams-as", "exit", "stderr-contains", "stdin")
+TRANSACTIONS_FILE = "expected-transactions.txt"
+TRANSACTIONS_QUERY = (
+    "SELECT ts, client_ip, client_port, server_ip, server_port, host, method, uri, "
+    "status, user_agent, user, auth, protocol, operation, device_id, device_type, tls "
+    "FROM transactions ORDER BY ts, id")
+# args that never narrow what mdmwatch sees (anything else in args, e.g. a BPF
+# expression, may: then tshark streams without an mdmwatch flow are allowed).
+NON_FILTERING_ARGS = ("--all-http", "-q", "--quiet", "--progress", "--no-progress")
 
 
 class CaseError(Exception):
@@ -72,6 +100,7 @@ class Case:
         self.inputs = sorted(os.path.join(self.dir, f) for f in os.listdir(self.dir)
                              if f.endswith(CAPTURE_SUFFIXES))
         self.expected_path = os.path.join(self.dir, "expected.txt")
+        self.transactions_path = os.path.join(self.dir, TRANSACTIONS_FILE)
         self.args = []
         self.checks = []  # [(kind, argument or None)]
         args_path = os.path.join(self.dir, "args")
@@ -111,6 +140,10 @@ class Case:
     def expected_exit(self):
         v = self.values("exit")
         return int(v[-1]) if v else 0
+
+    def filters(self):
+        """Whether args may make mdmwatch see less than tshark (a BPF filter)."""
+        return any(a not in NON_FILTERING_ARGS for a in self.args)
 
 
 def discover(root):
@@ -172,10 +205,63 @@ def stream_set(flows):
 # -- running mdmwatch --------------------------------------------------------------
 
 class Result:
-    def __init__(self, rc, stdout, stderr, cmd):
+    def __init__(self, rc, stdout, stderr, cmd, transactions=None, db_error=None):
         self.rc, self.stdout, self.stderr, self.cmd = rc, stdout, stderr, cmd
         self.lines = sorted(ln for ln in stdout.splitlines() if ln.strip())
         self.flows, self.bad_lines = parse_flows(self.lines)
+        self.transactions = transactions  # [line] or None when unreadable
+        self.db_error = db_error
+
+
+def _text(raw):
+    """Database text as one printable line (see the module docstring)."""
+    s = raw.decode("utf-8", "surrogateescape")
+    out = []
+    for ch in s:
+        o = ord(ch)
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif o < 0x20 or o == 0x7F:
+            out.append("\\x%02x" % o)
+        elif 0xDC80 <= o <= 0xDCFF:  # a byte that is not UTF-8
+            out.append("\\x%02x" % (o - 0xDC00))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def format_row(row):
+    cells = []
+    for v in row:
+        if v is None:
+            cells.append("NULL")
+        elif isinstance(v, bytes):
+            cells.append(_text(v))
+        else:
+            cells.append(str(v))
+    return " | ".join(cells)
+
+
+def read_transactions(db_path):
+    """([line], None) or (None, why)."""
+    if not os.path.exists(db_path):
+        return None, "no database file was written"
+    try:
+        con = sqlite3.connect("file:%s?mode=ro" % db_path, uri=True)
+    except sqlite3.Error as e:
+        return None, "cannot open the database: %s" % e
+    try:
+        con.text_factory = bytes  # decoded by _text(): values may be any bytes
+        rows = con.execute(TRANSACTIONS_QUERY).fetchall()
+    except sqlite3.Error as e:
+        return None, "cannot read transactions: %s" % e
+    finally:
+        con.close()
+    return [format_row(r) for r in rows], None
 
 
 def describe_rc(rc):
@@ -206,8 +292,9 @@ def run_mdmwatch(binary, case, timeout):
         finally:
             if stdin is not subprocess.DEVNULL:
                 stdin.close()
+        transactions, db_error = read_transactions(os.path.join(tmp, "x.db"))
     return Result(rc, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"),
-                  " ".join(shlex.quote(c) for c in cmd))
+                  " ".join(shlex.quote(c) for c in cmd), transactions, db_error)
 
 
 # -- tshark ------------------------------------------------------------------------
@@ -291,7 +378,7 @@ def check_tshark_parity(case, res, tmp):
                 problems.append("tshark-parity: %s > %s %s: mdmwatch %d:%s, tshark %d:%s"
                                 % (f.client, f.server, direction, mine[0], mine[1],
                                    theirs[0], theirs[1]))
-    if not case.args:  # with a filter mdmwatch is meant to see less than tshark
+    if not case.filters():  # with a filter mdmwatch is meant to see less than tshark
         for pair in ts:
             if pair not in seen:
                 problems.append("tshark-parity: tshark stream %s has no mdmwatch flow"
@@ -331,6 +418,9 @@ class Runner:
 
         if self.opts.update:
             notes.append(self.update(case, res))
+            note = self.update_transactions(case, res)
+            if note:
+                notes.append(note)
         elif not os.path.exists(case.expected_path):
             problems.append("no expected.txt (create it with --update, then review it)")
         else:
@@ -343,6 +433,8 @@ class Runner:
                                             "expected.txt", "mdmwatch", lineterm="", n=1)
                 problems.append("output differs from expected.txt:")
                 problems += ["  " + d for d in diff]
+        if not self.opts.update and os.path.exists(case.transactions_path):
+            problems += self.check_transactions(case, res)
 
         others = case.values("same-streams-as")
         if others:
@@ -377,6 +469,35 @@ class Runner:
             return "SKIP", skipped + notes
         return "PASS", notes
 
+    def check_transactions(self, case, res):
+        if res.transactions is None:
+            return ["%s: %s" % (TRANSACTIONS_FILE, res.db_error)]
+        with open(case.transactions_path, encoding="utf-8") as f:
+            expected = [ln for ln in f.read().splitlines() if ln.strip()]
+        if expected == res.transactions:
+            return []
+        diff = difflib.unified_diff(expected, res.transactions, TRANSACTIONS_FILE,
+                                    "transactions", lineterm="", n=1)
+        return ["transactions differ from %s:" % TRANSACTIONS_FILE] + ["  " + d for d in diff]
+
+    def update_transactions(self, case, res):
+        exists = os.path.exists(case.transactions_path)
+        if res.transactions is None:
+            return "%s not written: %s" % (TRANSACTIONS_FILE, res.db_error) if exists else None
+        if not res.transactions and not exists:
+            return None  # never create it for an empty table
+        new = "".join(ln + "\n" for ln in res.transactions)
+        old = None
+        if exists:
+            with open(case.transactions_path, encoding="utf-8") as f:
+                old = f.read()
+        if old == new:
+            return "%s unchanged" % TRANSACTIONS_FILE
+        with open(case.transactions_path, "w", encoding="utf-8") as f:
+            f.write(new)
+        return "%s %s (%d rows): review the diff" % (
+            TRANSACTIONS_FILE, "written" if old is None else "UPDATED", len(res.transactions))
+
     def update(self, case, res):
         new = "".join(ln + "\n" for ln in res.lines)
         old = None
@@ -399,7 +520,8 @@ def main():
     ap.add_argument("--case", action="append", default=[], metavar="NAME",
                     help="run only this case (repeatable)")
     ap.add_argument("--update", action="store_true",
-                    help="rewrite expected.txt from the binary's output")
+                    help="rewrite expected.txt (and expected-transactions.txt when the "
+                    "transactions table has rows) from the binary's output")
     ap.add_argument("--timeout", type=float, default=120,
                     help="seconds per mdmwatch run (default 120)")
     opts = ap.parse_args()

@@ -27,6 +27,7 @@ check_include 'pcap' '^sensor/capture\.c$'
 check_include 'ndpi' '^sensor/dpi\.c$'
 check_include 'sqlite3' '^(db/|tests/test_db\.c$)'
 check_include 'htp/' '^sensor/http\.c$'
+check_include 'ini.h' '^sensor/config\.c$'
 
 if [ $fail -eq 0 ]; then echo "lint: ok"; fi
 exit $fail

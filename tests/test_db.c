@@ -262,7 +262,8 @@ static void test_create_schema(void **state)
 	static const char *const alerts[] = {"id",         "run_id",     "ts",         "severity",
 	                                     "rule",       "matched_by", "user",       "client_ip",
 	                                     "device_id",  "protocol",   "user_agent", "summary",
-	                                     "first_seen", "last_seen",  "count",      NULL};
+	                                     "remediation", "first_seen", "last_seen",  "count",
+	                                     NULL};
 	static const char *const evidence[] = {"alert_id", "transaction_id", "role", NULL};
 	struct fx *fx = *state;
 	struct db_stats stats;
@@ -913,8 +914,8 @@ static void test_alerts(void **state)
 	assert_int_equal(db_alert_add_evidence(db, alert, fallback, "fallback"), 0);
 	assert_int_equal(db_alert_add_evidence(db, alert, fallback + 50, NULL), -EINVAL);
 	assert_int_equal(db_alert_add_evidence(db, alert, refusal, "other"), -EINVAL);
-	assert_int_equal(db_alert_update(db, alert, TS_2026 + 60000000, 2), 0);
-	assert_int_equal(db_alert_update(db, alert + 9, TS_2026, 2), -ENOENT);
+	assert_int_equal(db_alert_update(db, alert, TS_2026, TS_2026 + 60000000, 2), 0);
+	assert_int_equal(db_alert_update(db, alert + 9, TS_2026, TS_2026, 2), -ENOENT);
 	a.severity = "critical";
 	assert_int_equal(db_alert_insert(db, &a, &bad), -EINVAL);
 	assert_int_equal(db_flush(db), 6);
