@@ -1,5 +1,5 @@
 #!/bin/bash
-# make-all.sh - regenerate the foundation capture cases under pcaps/.
+# make-all.sh - regenerate the capture cases under pcaps/.
 #
 #   sudo pcaps/lab/make-all.sh            # every case
 #   sudo pcaps/lab/make-all.sh http-clean tiny-segments   # some cases
@@ -153,17 +153,61 @@ do_demo() {
 		"http://$V4:8080/Microsoft-Server-ActiveSync?Cmd=Sync&User=alice&DeviceId=ABC123&DeviceType=iPhone" ||
 		die "demo: curl failed"
 	curl "${quiet[@]}" --interface 127.0.0.10 --local-port 42001 \
+		-u 'alice@contoso.com:Demo-Passw0rd' \
 		-A 'Mail/3654.120.0.1.13 CFNetwork/1410.0.3 Darwin/22.6.0' \
 		-H 'Content-Type: text/xml; charset=utf-8' \
 		--data-binary @"$LAB/bodies/ews-finditem.xml" "http://$V4:8080/EWS/Exchange.asmx" ||
 		die "demo: curl failed"
 	curl "${quiet[@]}" --interface 127.0.0.20 --local-port 42002 \
+		-u 'CONTOSO\alice:Demo-Passw0rd' \
 		-A 'Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17328; Pro)' \
 		-H 'Content-Type: text/xml; charset=utf-8' \
 		--data-binary @"$LAB/bodies/ews-getfolder.xml" "http://$V4:8080/EWS/Exchange.asmx" ||
 		die "demo: curl failed"
 	rec_stop || die "demo: the recorder dropped packets"
 	report demo
+	stop "$emu"
+}
+
+# Exchange dissector cases: one exchange_emu.py on 127.0.0.1:8080, one
+# recording per case, clients from lib.sh (curl) and clients.py (raw sockets).
+# Client ports: eas-refusals 43000-43007, ews-ntlm-keepalive 43100-43102,
+# rpc-over-http 43200-43201, mapi-owa-autodiscover 43300-43303,
+# http-pipelined 43400.
+EXCHANGE_CASES=(eas-refusals ews-ntlm-keepalive rpc-over-http mapi-owa-autodiscover
+	http-pipelined)
+
+# record_session CASE SESSION-FUNCTION BASEPORT: tcpdump on lo around one
+# session; recorded again (3 times at most) if the recorder reports drops.
+record_session() {
+	local case=$1 fn=$2 port=$3 dir
+	dir=$(case_dir "$case")
+	for _ in 1 2 3; do
+		rec_start tcpdump "$dir/$case.pcap" -i lo "$F4"
+		"$fn" "$port" || die "$case: a client failed"
+		if rec_stop; then
+			report "$case"
+			return 0
+		fi
+		echo "  $case: recorder dropped packets, recording again" >&2
+	done
+	die "$case: the recorder keeps dropping packets"
+}
+
+do_exchange() {
+	local c any=0
+	for c in "${EXCHANGE_CASES[@]}"; do
+		want "$c" && any=1
+	done
+	[ $any = 1 ] || return 0
+	echo "recording Exchange cases (exchange_emu.py on $V4:8080)"
+	emu_start $V4 8080
+	local emu=$EMU_PID
+	want eas-refusals && record_session eas-refusals eas_refusals_session 43000
+	want ews-ntlm-keepalive && record_session ews-ntlm-keepalive ews_ntlm_session 43100
+	want rpc-over-http && record_session rpc-over-http rpc_session 43200
+	want mapi-owa-autodiscover && record_session mapi-owa-autodiscover mapi_owa_session 43300
+	want http-pipelined && record_session http-pipelined pipelined_session 43400
 	stop "$emu"
 }
 
@@ -221,7 +265,8 @@ report() {
 
 ALL=(http-clean http-ipv6 http-sll2 http-sll http-pcapng http-snaplen bpf
 	tiny-segments overlap-different vlan-qinq raw-ip null-loopback
-	ipv4-fragments ipv6-ext truncated multi-file not-a-capture demo)
+	ipv4-fragments ipv6-ext truncated multi-file not-a-capture demo
+	eas-refusals ews-ntlm-keepalive rpc-over-http mapi-owa-autodiscover http-pipelined)
 if [ $# -gt 0 ]; then
 	WANT=("$@")
 	for c in "${WANT[@]}"; do
@@ -234,6 +279,7 @@ want() { [[ " ${WANT[*]} " == *" $1 "* ]]; }
 
 do_recorded
 do_demo
+do_exchange
 do_derived
 echo "total: $(du -sh --exclude=lab "$PCAPS" | cut -f1) in $PCAPS"
 echo "now: tests/golden.py --binary <build>/mdmwatch --pcaps $PCAPS --update; review git diff"
