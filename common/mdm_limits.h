@@ -155,6 +155,24 @@
 #define LIMIT_PCAPNG_BLOCK_BYTES (16u * 1024u * 1024u)
 
 /*
+ * TLS decryption.
+ */
+
+/* Ciphertext records kept per connection while its keys are missing (a key
+ * log line written a moment after the handshake, tailed while live): the
+ * first requests of an Exchange session fit in a few records.  Policy: later
+ * records are dropped and the connection is reported as not decrypted
+ * ("caps"). */
+#define LIMIT_TLS_PENDING_BYTES (256u * 1024u)
+/* The same, across all connections. */
+#define LIMIT_TLS_PENDING_TOTAL (64u * 1024u * 1024u)
+/* Handshake bytes kept per TLS <= 1.2 connection until its keys are set up:
+ * the extended master secret needs the hash of every handshake message up
+ * to the ClientKeyExchange, certificates included.  Policy: past it, only
+ * key-log master secrets (CLIENT_RANDOM) can decrypt the connection. */
+#define LIMIT_TLS_TRANSCRIPT_BYTES (128u * 1024u)
+
+/*
  * Detection.
  */
 

@@ -68,6 +68,7 @@ struct alert_state {
 struct ident {
 	struct ident *hnext, *lprev, *lnext;
 	uint64_t hash;
+	uint64_t last_ts; /* newest event time of this identity */
 	bool by_user;
 	char key[KEY_MAX];
 	struct refusal ref[DETECT_KEEP];
@@ -85,6 +86,8 @@ struct detect {
 	size_t mask;
 	struct ident *lru_head, *lru_tail;
 	uint32_t n_idents;
+	uint64_t clock;	     /* newest event time seen */
+	uint64_t last_sweep; /* clock at the last expiry sweep */
 	struct detect_stats stats;
 };
 
@@ -270,9 +273,8 @@ static void lru_append(struct detect *d, struct ident *i)
 	d->lru_tail = i;
 }
 
-static void evict_oldest(struct detect *d)
+static void ident_remove(struct detect *d, struct ident *old)
 {
-	struct ident *old = d->lru_head;
 	struct ident **pp = &d->buckets[old->hash & d->mask];
 	while (*pp != old)
 		pp = &(*pp)->hnext;
@@ -280,7 +282,33 @@ static void evict_oldest(struct detect *d)
 	lru_unlink(d, old);
 	free(old);
 	d->n_idents--;
+}
+
+static void evict_oldest(struct detect *d)
+{
+	ident_remove(d, d->lru_head);
 	d->stats.evicted++;
+}
+
+/*
+ * Forgets identities with nothing newer than two windows before the newest
+ * event: no event can match them any more, unless capture files are read
+ * more than a window out of order (README "Detection").  Runs when the
+ * clock has moved an eighth of a window since the last sweep.
+ */
+static void expire(struct detect *d)
+{
+	uint64_t w2 = d->cfg.window_us > UINT64_MAX / 2 ? UINT64_MAX : 2 * d->cfg.window_us;
+	if (d->clock - d->last_sweep < d->cfg.window_us / 8 || d->clock < w2)
+		return;
+	d->last_sweep = d->clock;
+	for (struct ident *i = d->lru_head, *next; i; i = next) {
+		next = i->lnext;
+		if (i->last_ts < d->clock - w2) {
+			ident_remove(d, i);
+			d->stats.expired++;
+		}
+	}
 }
 
 static struct ident *ident_get(struct detect *d, bool by_user, const char *key)
@@ -511,6 +539,8 @@ static void on_refusal(struct detect *d, const struct detect_event *ev, const ch
 		struct refusal *r;
 		if (!id)
 			continue;
+		if (ev->ts_us > id->last_ts)
+			id->last_ts = ev->ts_us;
 		OLDEST_SLOT(id->ref, r);
 		*r = (struct refusal){ .used = true, .ts = ev->ts_us, .row = ev->txn_row,
 				       .status = ev->status };
@@ -532,6 +562,8 @@ static void on_fallback(struct detect *d, const struct detect_event *ev, const c
 	struct ident *id = user ? ident_get(d, true, user) : ident_get(d, false, ev->client_ip);
 	if (!id)
 		return;
+	if (ev->ts_us > id->last_ts)
+		id->last_ts = ev->ts_us;
 	struct fallback *fb;
 	OLDEST_SLOT(id->fb, fb);
 	*fb = (struct fallback){ .used = true, .ts = ev->ts_us, .row = ev->txn_row, .proto = proto };
@@ -552,6 +584,10 @@ void detect_event(struct detect *d, const struct detect_event *ev)
 	d->stats.events++;
 	if (!ev->client_ip || !ev->protocol)
 		return;
+	if (ev->ts_us > d->clock) {
+		d->clock = ev->ts_us;
+		expire(d);
+	}
 	const char *user = canonical_user(d, ev->user);
 	if (strcmp(ev->protocol, "EAS") == 0) {
 		if (ev->eas_refusal)

@@ -27,7 +27,8 @@
  * Ownership: the detector is the one owner of correlation state; it copies
  * what it keeps from events.  Alerts passed to the sink are borrowed for the
  * call.  Memory: at most max_identities identities (least recently active
- * evicted, counted), each with DETECT_KEEP refusals and fallbacks.
+ * evicted, counted), each with DETECT_KEEP refusals and fallbacks; an
+ * identity with no event in the last two windows (capture time) expires.
  */
 #ifndef MDM_DETECT_H
 #define MDM_DETECT_H
@@ -95,7 +96,8 @@ struct detect_stats {
 	uint64_t alerts[3]; /* new alerts: high, medium, low */
 	uint64_t updates;
 	uint64_t identities;
-	uint64_t evicted;
+	uint64_t evicted; /* forgotten for the cap */
+	uint64_t expired; /* forgotten two windows after their last event */
 };
 
 /* Defaults: 24 h window, built-in allowlist only, LIMIT_DETECT_IDENTITIES. */

@@ -21,6 +21,9 @@
 #include "capture.h"
 #include "decode.h"
 #include "config.h"
+#include "keylog.h"
+#include "pcapng_dsb.h"
+#include "tlsdec.h"
 #include "output.h"
 #include "sensor.h"
 #include "stats.h"
@@ -44,6 +47,9 @@ struct options {
 	int progress; /* -1 auto (a terminal), 0 off, 1 on */
 	const char *config_path;
 	const char *json_path;
+	const char *keylogs[MAX_EXCHANGE];
+	size_t n_keylogs;
+	const char *rsa_key;
 	unsigned cli_set; /* CONFIG_SET_* limits given on the command line */
 	struct config file; /* -c */
 	struct detect_config detect;
@@ -55,6 +61,9 @@ struct run {
 	struct options *o;
 	struct sensor *sensor;
 	struct output *out;
+	struct keylog *kl;
+	struct tlsdec_rsa *rsa;
+	uint64_t bad_keylog_lines;
 	struct run_info info;
 	int failed;
 };
@@ -81,6 +90,11 @@ static void usage(FILE *out)
 		"  -i, --interface IFACE    capture live from IFACE\n"
 		"  -d, --db FILE            SQLite database (default ./mdmwatch.db)\n"
 		"  -c, --config FILE        policy and limits (see README \"Configuration\")\n"
+		"  -k, --keylog FILE        TLS secrets, NSS key log format (repeatable; followed\n"
+		"                           while capturing live); pcapng inputs' own secrets\n"
+		"                           (Decryption Secrets Blocks) are used too\n"
+		"      --rsa-key FILE       the server's RSA private key (PEM), for the RSA key\n"
+		"                           exchange without a key log\n"
 		"      --json FILE|-        alerts as NDJSON as well, one line per alert\n"
 		"      --exchange HOST      an Exchange front-end (host name or IPv4 address);\n"
 		"                           repeatable; nDPI labels its flows \"Exchange\"\n"
@@ -125,6 +139,7 @@ enum {
 	OPT_NO_PROGRESS,
 	OPT_ALL_HTTP,
 	OPT_JSON,
+	OPT_RSA_KEY,
 };
 
 static const struct option long_opts[] = {
@@ -142,6 +157,8 @@ static const struct option long_opts[] = {
 	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 	{ "all-http", no_argument, NULL, OPT_ALL_HTTP },
 	{ "config", required_argument, NULL, 'c' },
+	{ "keylog", required_argument, NULL, 'k' },
+	{ "rsa-key", required_argument, NULL, OPT_RSA_KEY },
 	{ "json", required_argument, NULL, OPT_JSON },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "version", no_argument, NULL, 'V' },
@@ -187,7 +204,7 @@ static int numeric_option(struct options *o, int opt, const char *arg)
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	int opt;
-	while ((opt = getopt_long(argc, argv, "r:i:d:c:qVh", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "r:i:d:c:k:qVh", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case 'r':
 			if (o->n_inputs == MAX_INPUTS)
@@ -225,6 +242,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_JSON:
 			o->json_path = optarg;
+			break;
+		case 'k':
+			if (o->n_keylogs == MAX_EXCHANGE)
+				return usage_error("too many --keylog files (at most %d)", MAX_EXCHANGE);
+			o->keylogs[o->n_keylogs++] = optarg;
+			break;
+		case OPT_RSA_KEY:
+			o->rsa_key = optarg;
 			break;
 		case 'q':
 			o->quiet = 1;
@@ -296,6 +321,7 @@ static void read_capture(struct run *run, struct capture *c, const char *name, u
 			break;
 		if (st == CAPTURE_TIMEOUT) {
 			output_tick(run->out);
+			keylog_poll_all(run->kl);
 			continue;
 		}
 		if (st < 0) {
@@ -309,6 +335,8 @@ static void read_capture(struct run *run, struct capture *c, const char *name, u
 		sensor_frame(run->sensor, lt, fr.ts_us, fr.data, fr.caplen);
 		if ((++n & 1023) == 0) {
 			output_tick(run->out);
+			if (run->o->iface)
+				keylog_poll_all(run->kl); /* secrets written while we watch */
 			if (show_progress && now_s() - last >= 0.5) {
 				last = now_s();
 				progress_line(run, c, idx, t0);
@@ -409,6 +437,53 @@ static int apply_config(struct options *o)
 	return -1;
 }
 
+/* Bad key log lines: reported (never the secret), the first few in full. */
+static void on_bad_keylog_line(void *ctx, const char *source, uint64_t line, const char *why)
+{
+	struct run *run = ctx;
+	if (run->bad_keylog_lines++ < 10)
+		fprintf(stderr, "mdmwatch: %s:%llu: %s (line ignored)\n", source,
+			(unsigned long long)line, why);
+	else if (run->bad_keylog_lines == 11)
+		fprintf(stderr, "mdmwatch: more bad key log lines; see the run summary\n");
+}
+
+/* Key logs, secrets embedded in pcapng inputs, the RSA key: 0 or exit 1. */
+static int open_secrets(struct run *run)
+{
+	struct options *o = run->o;
+	char err[512];
+	run->kl = keylog_new(LIMIT_KEYLOG_ENTRIES, on_bad_keylog_line, run);
+	if (!run->kl) {
+		fprintf(stderr, "mdmwatch: out of memory\n");
+		return 1;
+	}
+	for (size_t i = 0; i < o->n_keylogs; i++) {
+		struct keylog_file *f = keylog_open(run->kl, o->keylogs[i]);
+		long r = f ? keylog_poll(f) : -errno;
+		if (r < 0) {
+			fprintf(stderr, "mdmwatch: %s: %s\n", o->keylogs[i], strerror((int)-r));
+			return 1;
+		}
+	}
+	for (unsigned i = 0; i < o->n_inputs; i++) {
+		struct pcapng_dsb_info info;
+		if (strcmp(o->inputs[i], "-") == 0)
+			continue; /* a stream can't be read twice: its secrets are not seen */
+		enum pcapng_dsb_result r = pcapng_dsb_load(o->inputs[i], run->kl, &info);
+		if (r == PCAPNG_DSB_CORRUPT)
+			fprintf(stderr, "mdmwatch: %s: secrets not read past byte %llu: %s\n",
+				o->inputs[i], (unsigned long long)info.error_offset, info.error);
+	}
+	if (o->rsa_key && tlsdec_rsa_load(o->rsa_key, &run->rsa, err, sizeof(err)) < 0) {
+		fprintf(stderr, "mdmwatch: %s\n", err);
+		return 1;
+	}
+	o->cfg.keylog = run->kl;
+	o->cfg.rsa = run->rsa;
+	return 0;
+}
+
 static int open_outputs(struct run *run)
 {
 	struct options *o = run->o;
@@ -448,8 +523,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mdmwatch: %s\nTry 'mdmwatch --help'.\n", err);
 		return 2;
 	}
-	if (open_outputs(&run))
+	if (open_secrets(&run) || open_outputs(&run)) {
+		keylog_free(run.kl);
+		tlsdec_rsa_free(run.rsa);
 		return 1;
+	}
 
 	o.cfg.ndpi_protos = o.ndpi_protos;
 	o.cfg.digests = output_wants_digests(run.out);
@@ -480,6 +558,8 @@ int main(int argc, char **argv)
 		run.failed = 1;
 	}
 	sensor_free(run.sensor);
+	keylog_free(run.kl);
+	tlsdec_rsa_free(run.rsa);
 	config_release(&o.file);
 	if (r)
 		return r;

@@ -363,8 +363,6 @@ static void db_flow_row(struct output *o, const struct flow *f, const struct dpi
 		.bytes_s2c = f->bytes[1],
 		.app = dpi->name[0] ? dpi->name : "Unknown",
 		.sni = tls && dpi->host[0] ? dpi->host : NULL,
-		.decrypted = tls ? DB_DECRYPTED_NO : DB_DECRYPTED_NA,
-		.decrypt_note = tls ? "decryption not available in this version" : NULL,
 	};
 }
 
@@ -391,6 +389,17 @@ static void db_flow_end(struct output *o, const struct flow_record *rec, const c
 {
 	struct db_flow row;
 	db_flow_row(o, rec->flow, &rec->dpi, cip, sip, &row);
+	if (rec->is_tls) {
+		const struct tls_meta *m = &rec->tls;
+		row.sni = m->sni[0] ? m->sni : row.sni;
+		row.alpn = m->alpn[0] ? m->alpn : NULL;
+		row.tls_version = m->version[0] ? m->version : NULL;
+		row.cipher = m->cipher[0] ? m->cipher : NULL;
+		row.ja3 = m->ja3[0] ? m->ja3 : NULL;
+		row.ja4 = m->ja4[0] ? m->ja4 : NULL;
+		row.decrypted = m->decrypted ? DB_DECRYPTED_YES : DB_DECRYPTED_NO;
+		row.decrypt_note = m->why != TLSU_NONE ? tls_undecrypted_name(m->why) : NULL;
+	}
 	int r = rec->sink_id ? db_flow_update(o->db, rec->sink_id, &row)
 			     : db_flow_insert(o->db, &row, &(int64_t){ 0 });
 	if (r < 0)
@@ -516,6 +525,18 @@ static size_t run_counters(const struct output *o, const struct sensor *s,
 	C("reasm_cap_total", rs->cap_total);
 	C("reasm_depth_bytes", rs->depth_bytes);
 	C("reasm_queued_max", rs->queued_max);
+	const struct tls_engine_stats *ts = sensor_tls_stats(s);
+	C("tls_flows", st->tls_flows);
+	C("tls_decrypted", ts->decrypted_sessions);
+	C("tls_no_key", ts->undecrypted[TLSU_NO_KEY]);
+	C("tls_unsupported", ts->undecrypted[TLSU_UNSUPPORTED]);
+	C("tls_gap", ts->undecrypted[TLSU_GAP]);
+	C("tls_auth_fail", ts->undecrypted[TLSU_AUTH_FAIL]);
+	C("tls_no_handshake", ts->undecrypted[TLSU_NO_HANDSHAKE]);
+	C("tls_records_failed_auth", ts->auth_failures);
+	C("tls_pending_dropped", ts->pending_dropped);
+	C("tls_pending_max", ts->pending_max);
+	C("tls_h2", ts->h2_sessions);
 	C("http_transactions", st->http_transactions);
 	C("exchange_transactions", st->transactions);
 	if (o->det) {
@@ -526,6 +547,7 @@ static size_t run_counters(const struct output *o, const struct sensor *s,
 		C("alerts_medium", ds2->alerts[1]);
 		C("alerts_low", ds2->alerts[2]);
 		C("identities_evicted", ds2->evicted);
+		C("identities_expired", ds2->expired);
 	}
 	for (int a = 1; a < ANOMALY__COUNT; a++)
 		if (st->anomalies[a])

@@ -23,6 +23,7 @@
 #include "buf.h"
 #include "decode.h"
 #include "http.h"
+#include "tlssess.h"
 #include "sensor.h"
 
 #define TH_FIN 0x01
@@ -46,7 +47,8 @@ enum verdict {
 enum app_state {
 	APP_UNDECIDED, /* collecting the first bytes (head) */
 	APP_HTTP,      /* libhtp and the Exchange builder */
-	APP_NONE,      /* nothing we parse (yet): TLS, or not HTTP */
+	APP_TLS,       /* TLS: metadata, and the plaintext to APP_HTTP's parsers */
+	APP_NONE,      /* nothing we parse */
 };
 
 struct session {
@@ -55,6 +57,7 @@ struct session {
 	enum app_state app;
 	struct http_conn *http;
 	struct exch_conn *exch;
+	struct tlssess *tls;
 	int64_t sink_id;
 	bool sink_started; /* flow_start was called */
 	struct reasm_dir rd[2];
@@ -85,6 +88,7 @@ struct sensor {
 	struct sensor_stats stats;
 	struct flow_stats flow_stats; /* kept once the table is gone */
 	struct http_engine *http;
+	struct tls_engine *tls;
 	uint64_t now_us; /* capture time of the frame being processed */
 	struct proto_count protos[PROTO_NAMES_MAX + 1];
 	size_t n_protos;
@@ -135,7 +139,7 @@ static void on_txn(void *ctx, const struct exch_txn *t, int64_t *row)
 	if (t->final)
 		s->stats.transactions++;
 	if (s->cfg.txn)
-		s->cfg.txn(s->cfg.ctx, ss->flow, session_sink_id(s, ss), false, t, row);
+		s->cfg.txn(s->cfg.ctx, ss->flow, session_sink_id(s, ss), ss->tls != NULL, t, row);
 }
 
 static void http_event(void *ctx, const struct http_event *ev)
@@ -150,8 +154,10 @@ static void app_stop(struct session *ss)
 {
 	http_conn_free(ss->http); /* closes open transactions: last events */
 	exch_conn_free(ss->exch);
+	tlssess_free(ss->tls);
 	ss->http = NULL;
 	ss->exch = NULL;
+	ss->tls = NULL;
 }
 
 static bool app_start_http(struct sensor *s, struct session *ss)
@@ -173,6 +179,31 @@ static bool app_start_http(struct sensor *s, struct session *ss)
 	return true;
 }
 
+/* Decrypted application data: HTTP/1.x, parsed like a plaintext flow. */
+static void on_plaintext(void *ctx, int dir, const uint8_t *p, size_t n)
+{
+	struct session *ss = ctx;
+	struct sensor *s = ss->s;
+	if (!ss->http) {
+		if (!app_start_http(s, ss))
+			return;
+		s->stats.http_flows++;
+	}
+	http_conn_data(ss->http, dir, s->now_us, p, n);
+}
+
+static bool app_start_tls(struct sensor *s, struct session *ss)
+{
+	ss->tls = tlssess_new(s->tls, on_plaintext, ss);
+	if (!ss->tls)
+		return false;
+	s->stats.tls_flows++;
+	for (int d = 0; d < 2; d++)
+		if (ss->head_len[d])
+			tlssess_data(ss->tls, d, ss->head[d], ss->head_len[d]);
+	return true;
+}
+
 /*
  * Decides, from the first bytes of each direction, what the connection
  * speaks.  A request line (or a status line, when the client's start was
@@ -187,6 +218,11 @@ static void app_decide(struct sensor *s, struct session *ss)
 		   sniff_tls(ss->head[1], ss->head_len[1]);
 	bool resync = !http && !tls && (ss->flow->picked_up_midstream || ss->gaps[0] || ss->gaps[1]);
 	ss->app = APP_NONE;
+	if (tls && !ss->gaps[0] && !ss->gaps[1]) {
+		if (app_start_tls(s, ss))
+			ss->app = APP_TLS;
+		return;
+	}
 	if (!(http || resync) || !app_start_http(s, ss))
 		return;
 	ss->app = APP_HTTP;
@@ -236,10 +272,14 @@ static void on_data(void *ctx, int dir, const uint8_t *bytes, size_t n)
 		app_decide(s, ss);
 		if (ss->app == APP_HTTP && buf_left(&b))
 			http_conn_data(ss->http, dir, s->now_us, buf_rest(&b), buf_left(&b));
+		else if (ss->app == APP_TLS && buf_left(&b))
+			tlssess_data(ss->tls, dir, buf_rest(&b), buf_left(&b));
 		return;
 	}
 	if (ss->app == APP_HTTP)
 		http_conn_data(ss->http, dir, s->now_us, bytes, n);
+	else if (ss->app == APP_TLS)
+		tlssess_data(ss->tls, dir, bytes, n);
 }
 
 static void on_gap(void *ctx, int dir, uint64_t n)
@@ -251,6 +291,8 @@ static void on_gap(void *ctx, int dir, uint64_t n)
 		app_decide(ss->s, ss); /* decide on what came before the hole */
 	if (ss->app == APP_HTTP)
 		http_conn_gap(ss->http, dir, ss->s->now_us, n);
+	else if (ss->app == APP_TLS)
+		tlssess_gap(ss->tls, dir);
 }
 
 static void on_end(void *ctx, int dir)
@@ -258,7 +300,7 @@ static void on_end(void *ctx, int dir)
 	struct session *ss = ctx;
 	if (ss->app == APP_UNDECIDED && (ss->head_len[0] || ss->head_len[1]))
 		app_decide(ss->s, ss);
-	if (ss->app == APP_HTTP)
+	if (ss->app == APP_HTTP || (ss->app == APP_TLS && ss->http))
 		http_conn_end(ss->http, dir, ss->s->now_us);
 }
 
@@ -438,6 +480,11 @@ static void on_flow_end(void *ctx, struct flow *f, enum flow_end_reason why)
 		reasm_flush(s->reasm, &ss->rd[1], 1, ss);
 		rec.reassembled = true;
 	}
+	if (ss->tls) {
+		tlssess_finish(ss->tls);
+		rec.tls = *tlssess_meta(ss->tls);
+		rec.is_tls = true;
+	}
 	app_stop(ss); /* the last transactions, before the flow's record */
 	rec.sink_id = ss->sink_id;
 	for (int d = 0; d < 2; d++) {
@@ -477,9 +524,10 @@ int sensor_new(const struct sensor_config *cfg, struct sensor **ret, char *err, 
 	fc.ctx = s;
 	s->flows = flow_table_new(&fc);
 	s->http = http_engine_new();
+	s->tls = tls_engine_new(cfg->keylog, cfg->rsa);
 	s->reasm = reasm_pool_new(&cfg->reasm, &sensor_reasm_ops);
 	s->defrag = defrag_new(&cfg->defrag);
-	if (!s->flows || !s->reasm || !s->defrag || !s->http) {
+	if (!s->flows || !s->reasm || !s->defrag || !s->http || !s->tls) {
 		snprintf(err, errlen, "out of memory creating the flow table (%u flows)",
 			 cfg->flow.max_flows);
 		goto fail;
@@ -585,6 +633,7 @@ void sensor_free(struct sensor *s)
 	reasm_pool_free(s->reasm);
 	defrag_free(s->defrag);
 	http_engine_free(s->http);
+	tls_engine_free(s->tls);
 	dpi_free(s->dpi);
 	free(s);
 }
@@ -612,6 +661,11 @@ const struct defrag_stats *sensor_defrag_stats(const struct sensor *s)
 const struct http_stats *sensor_http_stats(const struct sensor *s)
 {
 	return http_engine_stats(s->http);
+}
+
+const struct tls_engine_stats *sensor_tls_stats(const struct sensor *s)
+{
+	return tls_engine_stats(s->tls);
 }
 
 void sensor_proto_counts(const struct sensor *s,

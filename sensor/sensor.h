@@ -38,6 +38,7 @@
 #include "exch.h"
 #include "flow.h"
 #include "reasm.h"
+#include "tlssess.h"
 
 struct sensor;
 
@@ -53,6 +54,8 @@ struct flow_record {
 	uint32_t anomalies;
 	bool have_digest;
 	char sha256[2][DIGEST_HEX_LEN];
+	bool is_tls;	     /* a TLS connection: tls is filled in */
+	struct tls_meta tls;
 };
 
 struct sensor_config {
@@ -64,6 +67,8 @@ struct sensor_config {
 	size_t n_exchange;
 	bool digests;  /* compute SHA-256 of each reassembled direction */
 	bool all_http; /* also report non-Exchange HTTP transactions */
+	struct keylog *keylog;	       /* TLS secrets (borrowed), may be NULL */
+	const struct tlsdec_rsa *rsa;  /* server RSA key (borrowed), may be NULL */
 	/* A flow is kept for reassembly: the sink may store an id (flows row)
 	 * in *sink_id; it comes back in transactions and the flow record. */
 	void (*flow_start)(void *ctx, const struct flow *f, const struct dpi_result *dpi,
@@ -83,7 +88,8 @@ struct sensor_stats {
 	uint64_t unsupported_link;
 	uint64_t tcp_flows, udp_flows;
 	uint64_t flows_kept, flows_skipped;
-	uint64_t http_flows;	 /* kept flows parsed as HTTP */
+	uint64_t http_flows;	 /* kept flows parsed as HTTP (plaintext or decrypted) */
+	uint64_t tls_flows;	 /* kept flows that speak TLS */
 	uint64_t transactions;	 /* Exchange transactions reported */
 	uint64_t http_transactions; /* all HTTP transactions seen */
 	uint64_t anomalies[ANOMALY__COUNT];
@@ -111,6 +117,7 @@ const struct flow_stats *sensor_flow_stats(const struct sensor *s);
 const struct reasm_stats *sensor_reasm_stats(const struct sensor *s);
 const struct defrag_stats *sensor_defrag_stats(const struct sensor *s);
 const struct http_stats *sensor_http_stats(const struct sensor *s);
+const struct tls_engine_stats *sensor_tls_stats(const struct sensor *s);
 
 /* Flows per protocol name, for the summary: calls fn for each name. */
 void sensor_proto_counts(const struct sensor *s,
