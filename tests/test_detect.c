@@ -281,6 +281,22 @@ static void test_identity_cap_evicts(void **state)
 	detect_free(d);
 }
 
+static void test_expiry(void **state)
+{
+	struct got g;
+	struct detect *d = mk(&g, 0);
+	(void)state;
+	refusal(d, S(1000), "alice", PHONE, 1);
+	assert_int_equal(detect_stats(d)->identities, 2);
+	/* Three days of other traffic later, alice's state is gone ... */
+	txn(d, S(1000) + S(3 * 86400), "bob", LAPTOP, "EWS", 200, OUTLOOK, 2);
+	assert_int_equal(detect_stats(d)->expired, 2);
+	/* ... and bob, active now, is still there. */
+	refusal(d, S(1000) + S(3 * 86400) + 1, "bob", LAPTOP, 3);
+	assert_int_equal(detect_stats(d)->expired, 2);
+	detect_free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -294,6 +310,7 @@ int main(void)
 		cmocka_unit_test(test_aliases_and_patterns),
 		cmocka_unit_test(test_hostile_user_in_remediation),
 		cmocka_unit_test(test_identity_cap_evicts),
+		cmocka_unit_test(test_expiry),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
