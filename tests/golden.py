@@ -26,10 +26,17 @@ Case folder contract (pcaps/README.md has the long form):
       expected-transactions.txt
                        optional: the database's `transactions` rows after the
                        run, one line each, in ORDER BY ts, id (see below)
+      expected-alerts.txt
+                       optional: the database's `alerts`, each followed by its
+                       evidence (see below); an empty file asserts no alerts
+      expect-no-alerts optional marker (contents ignored): the case must raise
+                       no alert at all; --update writes an empty
+                       expected-alerts.txt for it
+      config           optional: a policy file, passed as -c <case>/config
 
 Each case runs as
 
-    mdmwatch --dump-flows - -d <tmp>/x.db -r f1 [-r f2 ...] [args]
+    mdmwatch --dump-flows - -d <tmp>/x.db [-c <case>/config] -r f1 [-r f2 ...] [args]
 
 with a fresh temporary directory as working directory. --dump-flows lines:
 
@@ -53,6 +60,29 @@ NULL. Text is decoded as UTF-8 (invalid bytes as \xNN); a backslash, CR, LF
 and other control characters are escaped (\\, \r, \n, \xNN) so a row is
 always one line.
 
+When the case has expected-alerts.txt (or expect-no-alerts), the runner reads
+
+    SELECT severity, rule, matched_by, user, client_ip, device_id, protocol,
+           user_agent, first_seen, last_seen, count FROM alerts
+    ORDER BY first_seen, id
+
+formatted like a transactions row, each alert line followed by its evidence,
+one line per linked transaction, indented by four spaces:
+
+    SELECT e.role, t.method, t.uri, t.status FROM alert_evidence e
+    JOIN transactions t ON t.id = e.transaction_id WHERE e.alert_id = <alert>
+    ORDER BY t.ts, t.id
+
+for example
+
+    high | activesync-refused-then-ews | user | erin | 127.0.0.10 | ... | 4
+        refusal | POST | /Microsoft-Server-ActiveSync?Cmd=Sync&... | 403
+        fallback | POST | /EWS/Exchange.asmx | 200
+
+The lines (blank lines ignored, indentation significant) must equal the
+file's, in order. An empty file, or the expect-no-alerts marker, asserts that
+the alerts table is empty.
+
 Prints one line per case (PASS/FAIL/SKIP, details indented under it) and ends
 with "N passed, N failed" (", N skipped" when some were). A case is SKIPped
 when a check could not run (tshark missing) and every other check passed.
@@ -61,8 +91,10 @@ Exit status 0 when nothing failed, 1 otherwise, 2 on usage errors.
 --update rewrites expected.txt from the binary's output, and
 expected-transactions.txt from the database when the transactions table has
 rows (a case whose table is empty gets no new file; an existing one is
-rewritten). It blesses whatever the binary produced: review `git diff pcaps/`
-before committing.
+rewritten), and expected-alerts.txt the same way from the alerts table; a
+case with expect-no-alerts gets an empty expected-alerts.txt, and fails
+instead when the binary raised alerts (never blessed). It blesses whatever
+the binary produced otherwise: review `git diff pcaps/` before committing.
 """
 
 import argparse
@@ -84,6 +116,17 @@ TRANSACTIONS_QUERY = (
     "SELECT ts, client_ip, client_port, server_ip, server_port, host, method, uri, "
     "status, user_agent, user, auth, protocol, operation, device_id, device_type, tls "
     "FROM transactions ORDER BY ts, id")
+ALERTS_FILE = "expected-alerts.txt"
+NO_ALERTS_MARKER = "expect-no-alerts"
+CONFIG_FILE = "config"
+ALERTS_QUERY = (
+    "SELECT id, severity, rule, matched_by, user, client_ip, device_id, protocol, "
+    "user_agent, first_seen, last_seen, count FROM alerts ORDER BY first_seen, id")
+EVIDENCE_QUERY = (
+    "SELECT a.id, e.role, t.method, t.uri, t.status FROM alert_evidence e "
+    "JOIN transactions t ON t.id = e.transaction_id JOIN alerts a ON a.id = e.alert_id "
+    "ORDER BY a.first_seen, a.id, t.ts, t.id")
+EVIDENCE_INDENT = "    "
 # args that never narrow what mdmwatch sees (anything else in args, e.g. a BPF
 # expression, may: then tshark streams without an mdmwatch flow are allowed).
 NON_FILTERING_ARGS = ("--all-http", "-q", "--quiet", "--progress", "--no-progress")
@@ -101,6 +144,10 @@ class Case:
                              if f.endswith(CAPTURE_SUFFIXES))
         self.expected_path = os.path.join(self.dir, "expected.txt")
         self.transactions_path = os.path.join(self.dir, TRANSACTIONS_FILE)
+        self.alerts_path = os.path.join(self.dir, ALERTS_FILE)
+        self.expect_no_alerts = os.path.exists(os.path.join(self.dir, NO_ALERTS_MARKER))
+        config = os.path.join(self.dir, CONFIG_FILE)
+        self.config = config if os.path.isfile(config) else None
         self.args = []
         self.checks = []  # [(kind, argument or None)]
         args_path = os.path.join(self.dir, "args")
@@ -130,6 +177,11 @@ class Case:
             raise CaseError("no *.pcap or *.pcapng input in %s" % self.dir)
         if self.has("stdin") and len(self.inputs) != 1:
             raise CaseError("stdin needs exactly one input, found %d" % len(self.inputs))
+        if self.expect_no_alerts and os.path.exists(self.alerts_path):
+            with open(self.alerts_path, encoding="utf-8") as f:
+                if any(ln.strip() for ln in f):
+                    raise CaseError("%s and a non-empty %s contradict each other"
+                                    % (NO_ALERTS_MARKER, ALERTS_FILE))
 
     def has(self, kind):
         return any(k == kind for k, _ in self.checks)
@@ -205,12 +257,16 @@ def stream_set(flows):
 # -- running mdmwatch --------------------------------------------------------------
 
 class Result:
-    def __init__(self, rc, stdout, stderr, cmd, transactions=None, db_error=None):
+    def __init__(self, rc, stdout, stderr, cmd, transactions=None, db_error=None,
+                 alerts=None, alerts_error=None):
         self.rc, self.stdout, self.stderr, self.cmd = rc, stdout, stderr, cmd
         self.lines = sorted(ln for ln in stdout.splitlines() if ln.strip())
         self.flows, self.bad_lines = parse_flows(self.lines)
         self.transactions = transactions  # [line] or None when unreadable
         self.db_error = db_error
+        self.alerts = alerts  # [line] (alerts and evidence) or None when unreadable
+        self.alerts_error = alerts_error
+        self.n_alerts = sum(1 for ln in alerts or [] if not ln.startswith(EVIDENCE_INDENT))
 
 
 def _text(raw):
@@ -246,8 +302,8 @@ def format_row(row):
     return " | ".join(cells)
 
 
-def read_transactions(db_path):
-    """([line], None) or (None, why)."""
+def _query(db_path, what, queries):
+    """([rows per query], None) or (None, why)."""
     if not os.path.exists(db_path):
         return None, "no database file was written"
     try:
@@ -256,12 +312,36 @@ def read_transactions(db_path):
         return None, "cannot open the database: %s" % e
     try:
         con.text_factory = bytes  # decoded by _text(): values may be any bytes
-        rows = con.execute(TRANSACTIONS_QUERY).fetchall()
+        return [con.execute(q).fetchall() for q in queries], None
     except sqlite3.Error as e:
-        return None, "cannot read transactions: %s" % e
+        return None, "cannot read %s: %s" % (what, e)
     finally:
         con.close()
-    return [format_row(r) for r in rows], None
+
+
+def read_transactions(db_path):
+    """([line], None) or (None, why)."""
+    res, why = _query(db_path, "transactions", [TRANSACTIONS_QUERY])
+    if res is None:
+        return None, why
+    return [format_row(r) for r in res[0]], None
+
+
+def read_alerts(db_path):
+    """([line], None) or (None, why): each alert as a row (its id left out),
+    followed by its evidence rows indented by EVIDENCE_INDENT."""
+    res, why = _query(db_path, "alerts", [ALERTS_QUERY, EVIDENCE_QUERY])
+    if res is None:
+        return None, why
+    alerts, evidence = res
+    by_alert = {}
+    for row in evidence:
+        by_alert.setdefault(row[0], []).append(EVIDENCE_INDENT + format_row(row[1:]))
+    lines = []
+    for row in alerts:
+        lines.append(format_row(row[1:]))
+        lines += by_alert.get(row[0], [])
+    return lines, None
 
 
 def describe_rc(rc):
@@ -275,6 +355,8 @@ def describe_rc(rc):
 def run_mdmwatch(binary, case, timeout):
     with tempfile.TemporaryDirectory(prefix="golden-%s-" % case.name) as tmp:
         cmd = [binary, "--dump-flows", "-", "-d", os.path.join(tmp, "x.db")]
+        if case.config:
+            cmd += ["-c", case.config]
         stdin = subprocess.DEVNULL
         if case.has("stdin"):
             cmd += ["-r", "-"]
@@ -293,8 +375,10 @@ def run_mdmwatch(binary, case, timeout):
             if stdin is not subprocess.DEVNULL:
                 stdin.close()
         transactions, db_error = read_transactions(os.path.join(tmp, "x.db"))
+        alerts, alerts_error = read_alerts(os.path.join(tmp, "x.db"))
     return Result(rc, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"),
-                  " ".join(shlex.quote(c) for c in cmd), transactions, db_error)
+                  " ".join(shlex.quote(c) for c in cmd), transactions, db_error,
+                  alerts, alerts_error)
 
 
 # -- tshark ------------------------------------------------------------------------
@@ -421,6 +505,10 @@ class Runner:
             note = self.update_transactions(case, res)
             if note:
                 notes.append(note)
+            note, trouble = self.update_alerts(case, res)
+            if note:
+                notes.append(note)
+            problems += trouble
         elif not os.path.exists(case.expected_path):
             problems.append("no expected.txt (create it with --update, then review it)")
         else:
@@ -435,6 +523,9 @@ class Runner:
                 problems += ["  " + d for d in diff]
         if not self.opts.update and os.path.exists(case.transactions_path):
             problems += self.check_transactions(case, res)
+        if not self.opts.update and (case.expect_no_alerts
+                                     or os.path.exists(case.alerts_path)):
+            problems += self.check_alerts(case, res)
 
         others = case.values("same-streams-as")
         if others:
@@ -498,6 +589,50 @@ class Runner:
         return "%s %s (%d rows): review the diff" % (
             TRANSACTIONS_FILE, "written" if old is None else "UPDATED", len(res.transactions))
 
+    def check_alerts(self, case, res):
+        if res.alerts is None:
+            return ["%s: %s" % (ALERTS_FILE, res.alerts_error)]
+        expected = []
+        if os.path.exists(case.alerts_path):
+            with open(case.alerts_path, encoding="utf-8") as f:
+                expected = [ln for ln in f.read().splitlines() if ln.strip()]
+        if expected == res.alerts:
+            return []
+        if not expected:
+            why = NO_ALERTS_MARKER if case.expect_no_alerts else "an empty " + ALERTS_FILE
+            head = "%d alert(s) raised, %s asserts none:" % (res.n_alerts, why)
+        else:
+            head = "alerts differ from %s:" % ALERTS_FILE
+        diff = difflib.unified_diff(expected, res.alerts, ALERTS_FILE, "alerts",
+                                    lineterm="", n=1)
+        return [head] + ["  " + d for d in diff]
+
+    def update_alerts(self, case, res):
+        """(note or None, [problem]). A case with expect-no-alerts whose run
+        raised alerts is a failure, never blessed."""
+        exists = os.path.exists(case.alerts_path)
+        if res.alerts is None:
+            if exists or case.expect_no_alerts:
+                return None, ["%s not written: %s" % (ALERTS_FILE, res.alerts_error)]
+            return None, []
+        if case.expect_no_alerts and res.alerts:
+            return None, ["%s: the binary raised %d alert(s), %s not written:"
+                          % (NO_ALERTS_MARKER, res.n_alerts, ALERTS_FILE)] + [
+                              "  " + ln for ln in res.alerts]
+        if not res.alerts and not exists and not case.expect_no_alerts:
+            return None, []  # never create it for an empty table without the marker
+        new = "".join(ln + "\n" for ln in res.alerts)
+        old = None
+        if exists:
+            with open(case.alerts_path, encoding="utf-8") as f:
+                old = f.read()
+        if old == new:
+            return "%s unchanged" % ALERTS_FILE, []
+        with open(case.alerts_path, "w", encoding="utf-8") as f:
+            f.write(new)
+        return "%s %s (%d alerts): review the diff" % (
+            ALERTS_FILE, "written" if old is None else "UPDATED", res.n_alerts), []
+
     def update(self, case, res):
         new = "".join(ln + "\n" for ln in res.lines)
         old = None
@@ -520,8 +655,9 @@ def main():
     ap.add_argument("--case", action="append", default=[], metavar="NAME",
                     help="run only this case (repeatable)")
     ap.add_argument("--update", action="store_true",
-                    help="rewrite expected.txt (and expected-transactions.txt when the "
-                    "transactions table has rows) from the binary's output")
+                    help="rewrite expected.txt (and expected-transactions.txt / "
+                    "expected-alerts.txt when those tables have rows, or the case has "
+                    "expect-no-alerts) from the binary's output")
     ap.add_argument("--timeout", type=float, default=120,
                     help="seconds per mdmwatch run (default 120)")
     opts = ap.parse_args()

@@ -18,11 +18,19 @@ sends fixed bytes and reads every response to the end before it closes.
         reads the three responses, then a POST with "Expect: 100-continue":
         headers, wait for the interim 100, body, final 200 (Connection: close)
 
+  clients.py rpc-in-as  ...   rpc-in with --user-agent UA and --basic DOMAIN\\user:password
+  clients.py rpc-out-as ...   rpc-out with --user-agent UA and --basic DOMAIN\\user:password
+
 Usage: clients.py CLIENT [--host 127.0.0.1] [--port 8080] --local-port N
+                  [--bind 127.0.0.X] [--host-header NAME:PORT]
+                  [--user-agent UA] [--basic CREDENTIALS]
+--bind picks the client's loopback address (127.0.0.0/8; default: --host), so
+that one lab machine can play a phone (127.0.0.10) and a laptop (127.0.0.20).
 """
 
 import argparse
 import base64
+import ipaddress
 import os
 import socket
 import sys
@@ -41,14 +49,17 @@ def body_file(name):
 
 
 class Conn:
-    def __init__(self, host, port, local_port):
+    def __init__(self, host, port, local_port, bind=None):
         fam = socket.AF_INET6 if ":" in host else socket.AF_INET
         if host not in ("127.0.0.1", "::1"):
             raise SystemExit("clients.py: loopback only")
+        bind = bind or host
+        if not ipaddress.ip_address(bind).is_loopback or (":" in bind) != (":" in host):
+            raise SystemExit("clients.py: --bind must be a loopback address of the same family")
         self.s = socket.socket(fam, socket.SOCK_STREAM)
         self.s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.s.bind((host, local_port))
+        self.s.bind((bind, local_port))
         self.s.connect((host, port))
         self.buf = b""
 
@@ -144,9 +155,16 @@ RPC_HEADERS = [
 ]
 
 
-def rpc_in(c):
+def rpc_headers(user_agent, basic):
+    """RPC_HEADERS with another User-Agent and Basic credentials."""
+    return [(k, v) for k, v in RPC_HEADERS if k not in ("User-Agent", "Authorization")] + [
+        ("User-Agent", user_agent),
+        ("Authorization", "Basic " + base64.b64encode(basic.encode("utf-8")).decode())]
+
+
+def rpc_in(c, headers=RPC_HEADERS):
     c.send(request("RPC_IN_DATA", RPC_TARGET,
-                   RPC_HEADERS + [("Content-Length", "1073741824")]))
+                   headers + [("Content-Length", "1073741824")]))
     pdus = lp.rts_conn_b1() + lp.dce_bind()
     stub = lp.filler(4096 - len(pdus) - 24, b"rpc-in-stub")
     pdus += lp.dce_request(2, 0x0A, stub)  # EcDoConnectEx-sized request, fixed bytes
@@ -156,10 +174,10 @@ def rpc_in(c):
     c.wait_close()  # the server closes after 0.5 s of silence: body incomplete
 
 
-def rpc_out(c):
+def rpc_out(c, headers=RPC_HEADERS):
     a1 = lp.rts_conn_a1()
     c.send(request("RPC_OUT_DATA", RPC_TARGET,
-                   RPC_HEADERS + [("Content-Length", str(len(a1)))], a1))
+                   headers + [("Content-Length", str(len(a1)))], a1))
     status, h = c.read_head()
     expect(status, 200, "RPC_OUT_DATA")
     c.wait_close()  # CONN/A3 + CONN/C2 arrive, then the server's FIN
@@ -201,16 +219,33 @@ def pipelined(c):
 
 CLIENTS = {"negotiate": negotiate, "rpc-in": rpc_in, "rpc-out": rpc_out,
            "pipelined": pipelined}
+# Clients that take the command line's --user-agent / --basic.
+CLIENTS_AS = {
+    "rpc-in-as": lambda c, a: rpc_in(c, rpc_headers(a.user_agent, a.basic)),
+    "rpc-out-as": lambda c, a: rpc_out(c, rpc_headers(a.user_agent, a.basic)),
+}
 
 
 def main():
+    global HOST_HEADER
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("client", choices=sorted(CLIENTS))
+    ap.add_argument("client", choices=sorted(list(CLIENTS) + list(CLIENTS_AS)))
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8080)
     ap.add_argument("--local-port", type=int, required=True)
+    ap.add_argument("--bind", help="the client's loopback address (default: --host)")
+    ap.add_argument("--host-header", help="the Host header (default %s)" % HOST_HEADER)
+    ap.add_argument("--user-agent", default="MSRPC")
+    ap.add_argument("--basic", default="CONTOSO\\ivan:Passw0rd!",
+                    help="Basic credentials, DOMAIN\\user:password")
     a = ap.parse_args()
-    CLIENTS[a.client](Conn(a.host, a.port, a.local_port))
+    if a.host_header:
+        HOST_HEADER = a.host_header
+    conn = Conn(a.host, a.port, a.local_port, a.bind)
+    if a.client in CLIENTS_AS:
+        CLIENTS_AS[a.client](conn, a)
+    else:
+        CLIENTS[a.client](conn)
     return 0
 
 

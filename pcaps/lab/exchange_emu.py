@@ -14,6 +14,7 @@ except that ActiveSync reads its own query the way Exchange does):
                                               like an Allow/Block/Quarantine list:
         BLK456  456          QRN457  457        THR503  503 + X-MS-ASThrottle
         WBX129  200, WBXML Sync with top-level Status 129
+        MGD*    200, WBXML Sync Collection Status 1 (a managed, allowed device)
         PRV449  449 until the request carries X-MS-PolicyKey 3942919513;
                 Cmd=Provision 200 (WBXML PolicyKey); then Sync 200, Status 1
         any other device: 403 Forbidden, empty body (ABQ/MDM refusal)
@@ -297,6 +298,9 @@ class ExchangeHandler(http.server.BaseHTTPRequestHandler):
                         + EAS_HEADERS)
         elif dev == "WBX129":
             self._reply(200, "OK", lp.wbxml_sync_status(129), WBXML)
+        elif dev.startswith("MGD"):
+            # a managed (allowed, already provisioned) device: Sync 200, Status 1
+            self._reply(200, "OK", lp.wbxml_sync_ok(), WBXML)
         else:
             self._reply(403, "Forbidden", b"", EAS_HEADERS)
 

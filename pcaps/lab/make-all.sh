@@ -5,7 +5,8 @@
 #   sudo pcaps/lab/make-all.sh http-clean tiny-segments   # some cases
 #
 # Runs as root (it records on lo). Servers listen on 127.0.0.1 / ::1 only and
-# clients only talk to them; nothing leaves the machine. Recorded cases come
+# clients (bound to 127.0.0.1, ::1 or, in the detection cases, other 127.0.0.0/8
+# addresses) only talk to them; nothing leaves the machine. Recorded cases come
 # from real software (exchange_emu.py + curl, recorded by tcpdump or dumpcap);
 # derived cases are scapy/editcap/head rewrites of the recorded ones (derive.py)
 # and are regenerated after them.
@@ -211,6 +212,242 @@ do_exchange() {
 	stop "$emu"
 }
 
+# Detection cases: the stories DESIGN §3 "Detection" is about, each one
+# recording, several loopback "hosts" (curl --interface / clients.py --bind:
+# 127.0.0.10 a phone, 127.0.0.20 a laptop, 127.0.0.30/40/60 other clients)
+# talking to one exchange_emu.py on 127.0.0.1:8090 (its own port, so that a
+# recording never picks up another session's 8080 traffic). Client ports
+# 45000-45079, ten per case:
+#   bypass-ews-ntlm 45000-45001, bypass-rpc 45010-45012, bypass-mapi 45020-45021,
+#   bypass-ip-only 45030-45031, medium-borrowed-outlook 45040-45041,
+#   benign-mix 45050-45055, hunt-unlisted-ews 45060-45061,
+#   policy-allowlist 45070-45071.
+# Every connection's last request says "Connection: close" (or the server
+# closes an RPC channel itself), so the server closes first and the pinned
+# client ports are free again at once.
+DETECT_CASES=(bypass-ews-ntlm bypass-rpc bypass-mapi bypass-ip-only medium-borrowed-outlook
+	benign-mix hunt-unlisted-ews policy-allowlist)
+DET_PORT=8090
+DET_HOST=mail.contoso.com:$DET_PORT
+DET_URL=http://$DET_HOST
+DET_EAS=$DET_URL/Microsoft-Server-ActiveSync
+DET_EWS=$DET_URL/EWS/Exchange.asmx
+DET_FILTER="host $V4 and tcp port $DET_PORT"
+PHONE=127.0.0.10
+LAPTOP=127.0.0.20
+# A third-party mail app (made up; not on any allowlist).
+UA_ACME='AcmeMail/7.3.1 (Android 13; SM-G991B)'
+UA_SAFARI='Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1'
+UA_EWSAPI='ExchangeServicesClient/15.00.0913.015'
+SOAP=(-H 'Content-Type: text/xml; charset=utf-8')
+# EWS GetItem, fixed (the bodies/ files hold GetFolder and FindItem).
+EWS_GETITEM='<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types" xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages"><soap:Header><t:RequestServerVersion Version="Exchange2016" /></soap:Header><soap:Body><m:GetItem><m:ItemShape><t:BaseShape>Default</t:BaseShape></m:ItemShape><m:ItemIds><t:ItemId Id="AAMkAGLabItem0001" /></m:ItemIds></m:GetItem></soap:Body></soap:Envelope>'
+
+# det_curl_opts ADDRESS LOCALPORT: like lab_curl_opts, from a chosen loopback
+# address, to mail.contoso.com:8090 (-> 127.0.0.1). Repeat after every --next.
+det_curl_opts() {
+	LC=(-sS -o /dev/null -H 'Expect:' --interface "$1" --local-port "$2"
+		--resolve "$DET_HOST:127.0.0.1")
+}
+
+# det_mapi ADDRESS LOCALPORT AUTH...: MAPI over HTTP Connect then Execute on
+# one keep-alive connection; AUTH is curl's credential and User-Agent options.
+det_mapi() {
+	local addr=$1 port=$2 b=$LAB/bodies
+	local mb='MailboxId=5f3a9c1e-7d2b-4e8a-9c6f-1b2d3e4f5a6b@contoso.com'
+	shift 2
+	local m=("$@" -H 'Content-Type: application/mapi-http'
+		-H 'X-ClientInfo: {2F94A2BF-A2E6-4CCC-BF98-B5F22C542226}:1')
+	det_curl_opts "$addr" "$port"
+	curl "${LC[@]}" "${m[@]}" -H 'X-RequestType: Connect' \
+		-H 'X-RequestId: {E2EA6C1C-AA5C-4C6A-8A2B-2E9F3D4C5B6A}:1' \
+		--data-binary @"$b/mapi-connect.bin" "$DET_URL/mapi/emsmdb/?$mb" \
+		--next "${LC[@]}" "${m[@]}" -H 'X-RequestType: Execute' \
+		-H 'X-RequestId: {E2EA6C1C-AA5C-4C6A-8A2B-2E9F3D4C5B6A}:2' \
+		-H 'Cookie: MapiContext=LabMapiContextConnect' -H 'Connection: close' \
+		--data-binary @"$b/mapi-execute.bin" "$DET_URL/mapi/emsmdb/?$mb"
+}
+
+# bypass-ews-ntlm: erin's phone is refused (403), then reads mail over EWS
+# with NTLM (curl --ntlm: Type 1 -> 401, Type 3 -> 200, then requests without
+# Authorization on the same connection) and a third-party User-Agent.
+bypass_ews_ntlm_session() {
+	local p=$1 b=$LAB/bodies
+	det_curl_opts $PHONE "$p"
+	curl "${LC[@]}" -A "$UA_ANDROID" -u 'CONTOSO\erin:Passw0rd!' "${EASH[@]}" \
+		-H 'Connection: close' --data-binary @"$b/eas-sync.wbxml" \
+		"$DET_EAS?Cmd=Sync&User=erin&DeviceId=ERINPHONE01&DeviceType=Android" || return 1
+	local x=(-A "$UA_ACME" "${SOAP[@]}" --ntlm -u 'CONTOSO\erin:Passw0rd!')
+	det_curl_opts $PHONE $((p + 1))
+	curl "${LC[@]}" "${x[@]}" --data-binary @"$b/ews-finditem.xml" "$DET_EWS" \
+		--next "${LC[@]}" "${x[@]}" --data-binary "$EWS_GETITEM" "$DET_EWS" \
+		--next "${LC[@]}" "${x[@]}" --data-binary @"$b/ews-finditem.xml" "$DET_EWS" \
+		--next "${LC[@]}" "${x[@]}" -H 'Connection: close' \
+		--data-binary "$EWS_GETITEM" "$DET_EWS" || return 1
+}
+
+# bypass-rpc: ivan's phone is refused (456), then opens Outlook Anywhere IN
+# and OUT channels (1 GB declared, never complete) from the same address with
+# a non-Outlook User-Agent and Basic CONTOSO\ivan.
+bypass_rpc_session() {
+	local p=$1 b=$LAB/bodies a c
+	det_curl_opts $PHONE "$p"
+	curl "${LC[@]}" -A "$UA_ANDROID" -u 'CONTOSO\ivan:Passw0rd!' "${EASH[@]}" \
+		-H 'Connection: close' --data-binary @"$b/eas-sync.wbxml" \
+		"$DET_EAS?Cmd=Sync&User=ivan&DeviceId=BLK456&DeviceType=Android" || return 1
+	local rpc=(--port "$DET_PORT" --bind "$PHONE" --host-header "$DET_HOST"
+		--user-agent "$UA_ACME" --basic 'CONTOSO\ivan:Passw0rd!')
+	"$LAB_PY" "$LAB/clients.py" rpc-in-as "${rpc[@]}" --local-port $((p + 1)) &
+	a=$!
+	sleep 0.2
+	"$LAB_PY" "$LAB/clients.py" rpc-out-as "${rpc[@]}" --local-port $((p + 2)) &
+	c=$!
+	wait $a || return 1
+	wait $c || return 1
+}
+
+# bypass-mapi: bob's phone gets HTTP 200 with WBXML Status 129 (blocked), then
+# MAPI over HTTP Connect/Execute with a Bearer JWT (upn bob@contoso.com).
+bypass_mapi_session() {
+	local p=$1 b=$LAB/bodies
+	det_curl_opts $PHONE "$p"
+	curl "${LC[@]}" -A "$UA_ANDROID" -u 'bob@contoso.com:Passw0rd!' "${EASH[@]}" \
+		-H 'Connection: close' --data-binary @"$b/eas-sync.wbxml" \
+		"$DET_EAS?Cmd=Sync&User=bob&DeviceId=WBX129&DeviceType=Android" || return 1
+	det_mapi $PHONE $((p + 1)) -A "$UA_ACME" --oauth2-bearer "$LAB_JWT"
+}
+
+# bypass-ip-only: carol's iPad is refused (403; the user only in User=), then
+# the same address opens OWA with no credentials at all.
+bypass_ip_only_session() {
+	local p=$1 b=$LAB/bodies
+	det_curl_opts $PHONE "$p"
+	curl "${LC[@]}" -A 'Apple-iPad13C1/2008.73' "${EASH[@]}" \
+		-H 'Connection: close' --data-binary @"$b/eas-sync.wbxml" \
+		"$DET_EAS?Cmd=Sync&User=carol&DeviceId=CAROLIPAD01&DeviceType=iPad" || return 1
+	det_curl_opts $PHONE $((p + 1))
+	curl "${LC[@]}" -A "$UA_SAFARI" -H 'Connection: close' "$DET_URL/owa/" || return 1
+}
+
+# medium-borrowed-outlook: henry's phone is refused (403), then EWS from the
+# same address with Outlook's User-Agent and Basic CONTOSO\henry.
+medium_borrowed_outlook_session() {
+	local p=$1 b=$LAB/bodies
+	det_curl_opts $PHONE "$p"
+	curl "${LC[@]}" -A "$UA_IPHONE" -u 'CONTOSO\henry:Passw0rd!' "${EASH[@]}" \
+		-H 'Connection: close' --data-binary @"$b/eas-sync.wbxml" \
+		"$DET_EAS?Cmd=Sync&User=henry&DeviceId=HENRYIPHONE1&DeviceType=iPhone" || return 1
+	det_curl_opts $PHONE $((p + 1))
+	curl "${LC[@]}" -A "$UA_OUTLOOK" -u 'CONTOSO\henry:Passw0rd!' "${SOAP[@]}" \
+		-H 'Connection: close' --data-binary @"$b/ews-getfolder.xml" "$DET_EWS" || return 1
+}
+
+# benign-mix: nothing here may raise an alert. A managed phone syncs, a phone
+# provisions (449, Provision, Sync), erin's phone is refused and only gets 401
+# NTLM challenges on EWS, erin's Outlook on her laptop uses EWS and MAPI.
+benign_mix_session() {
+	local p=$1 b=$LAB/bodies t1
+	det_curl_opts 127.0.0.30 "$p"
+	curl "${LC[@]}" -A "$UA_IPHONE" -u 'CONTOSO\grace:Passw0rd!' "${EASH[@]}" \
+		-H 'X-MS-PolicyKey: 3942919513' -H 'Connection: close' \
+		--data-binary @"$b/eas-sync.wbxml" \
+		"$DET_EAS?Cmd=Sync&User=grace&DeviceId=MGDGRACE01&DeviceType=iPhone" || return 1
+	det_curl_opts 127.0.0.40 $((p + 1))
+	curl "${LC[@]}" -A "$UA_IPHONE" -u 'CONTOSO\frank:Passw0rd!' "${EASH[@]}" \
+		-H 'X-MS-PolicyKey: 0' --data-binary @"$b/eas-foldersync.wbxml" \
+		"$DET_EAS?Cmd=FolderSync&User=frank&DeviceId=PRV449&DeviceType=iPhone" \
+		--next "${LC[@]}" -A "$UA_IPHONE" -u 'CONTOSO\frank:Passw0rd!' "${EASH[@]}" \
+		-H 'X-MS-PolicyKey: 0' --data-binary @"$b/eas-provision.wbxml" \
+		"$DET_EAS?Cmd=Provision&User=frank&DeviceId=PRV449&DeviceType=iPhone" \
+		--next "${LC[@]}" -A "$UA_IPHONE" -u 'CONTOSO\frank:Passw0rd!' "${EASH[@]}" \
+		-H 'X-MS-PolicyKey: 3942919513' -H 'Connection: close' \
+		--data-binary @"$b/eas-sync.wbxml" \
+		"$DET_EAS?Cmd=Sync&User=frank&DeviceId=PRV449&DeviceType=iPhone" || return 1
+	det_curl_opts $PHONE $((p + 2))
+	curl "${LC[@]}" -A "$UA_ANDROID" -u 'CONTOSO\erin:Passw0rd!' "${EASH[@]}" \
+		-H 'Connection: close' --data-binary @"$b/eas-sync.wbxml" \
+		"$DET_EAS?Cmd=Sync&User=erin&DeviceId=ERINPHONE01&DeviceType=Android" || return 1
+	# An NTLM NEGOTIATE_MESSAGE (labproto.ntlm_negotiate) sent as a fixed
+	# header: the server challenges (401), the client never answers it.
+	t1=$(cd "$LAB" && "$LAB_PY" -c \
+		'import base64, labproto; print(base64.b64encode(labproto.ntlm_negotiate()).decode())')
+	det_curl_opts $PHONE $((p + 3))
+	curl "${LC[@]}" -A "$UA_ACME" "${SOAP[@]}" -H "Authorization: NTLM $t1" \
+		--data-binary @"$b/ews-finditem.xml" "$DET_EWS" \
+		--next "${LC[@]}" -A "$UA_ACME" "${SOAP[@]}" -H "Authorization: NTLM $t1" \
+		-H 'Connection: close' --data-binary @"$b/ews-finditem.xml" "$DET_EWS" || return 1
+	det_curl_opts $LAPTOP $((p + 4))
+	curl "${LC[@]}" -A "$UA_OUTLOOK" -u 'CONTOSO\erin:Passw0rd!' "${SOAP[@]}" \
+		--data-binary @"$b/ews-getfolder.xml" "$DET_EWS" \
+		--next "${LC[@]}" -A "$UA_OUTLOOK" -u 'CONTOSO\erin:Passw0rd!' "${SOAP[@]}" \
+		-H 'Connection: close' --data-binary @"$b/ews-finditem.xml" "$DET_EWS" || return 1
+	det_mapi $LAPTOP $((p + 5)) -A "$UA_OUTLOOK" -u 'CONTOSO\erin:Passw0rd!'
+}
+
+# hunt-unlisted-ews: judy (never refused) uses the EWS Managed API from
+# 127.0.0.60; kate's Outlook uses EWS from the laptop (allowlisted: nothing).
+hunt_unlisted_ews_session() {
+	local p=$1 b=$LAB/bodies
+	det_curl_opts 127.0.0.60 "$p"
+	curl "${LC[@]}" -A "$UA_EWSAPI" -u 'CONTOSO\judy:Passw0rd!' "${SOAP[@]}" \
+		--data-binary @"$b/ews-getfolder.xml" "$DET_EWS" \
+		--next "${LC[@]}" -A "$UA_EWSAPI" -u 'CONTOSO\judy:Passw0rd!' "${SOAP[@]}" \
+		-H 'Connection: close' --data-binary @"$b/ews-finditem.xml" "$DET_EWS" || return 1
+	det_curl_opts $LAPTOP $((p + 1))
+	curl "${LC[@]}" -A "$UA_OUTLOOK" -u 'CONTOSO\kate:Passw0rd!' "${SOAP[@]}" \
+		-H 'Connection: close' --data-binary @"$b/ews-getfolder.xml" "$DET_EWS" || return 1
+}
+
+# policy-allowlist (with pcaps/policy-allowlist/config): the phone is refused
+# as fbrown (User= only), then EWS from it as frank with Outlook-iOS/2.0.
+policy_allowlist_session() {
+	local p=$1 b=$LAB/bodies
+	det_curl_opts $PHONE "$p"
+	curl "${LC[@]}" -A "$UA_IPHONE" "${EASH[@]}" -H 'Connection: close' \
+		--data-binary @"$b/eas-sync.wbxml" \
+		"$DET_EAS?Cmd=Sync&User=fbrown&DeviceId=FBROWNIPHONE1&DeviceType=iPhone" || return 1
+	det_curl_opts $PHONE $((p + 1))
+	curl "${LC[@]}" -A 'Outlook-iOS/2.0' -u 'CONTOSO\frank:Passw0rd!' "${SOAP[@]}" \
+		-H 'Connection: close' --data-binary @"$b/ews-getfolder.xml" "$DET_EWS" || return 1
+}
+
+# record_det CASE SESSION-FUNCTION BASEPORT: record_session on port 8090.
+record_det() {
+	local case=$1 fn=$2 port=$3 dir
+	dir=$(case_dir "$case")
+	for _ in 1 2 3; do
+		rec_start tcpdump "$dir/$case.pcap" -i lo "$DET_FILTER"
+		"$fn" "$port" || die "$case: a client failed"
+		if rec_stop; then
+			report "$case"
+			return 0
+		fi
+		echo "  $case: recorder dropped packets, recording again" >&2
+	done
+	die "$case: the recorder keeps dropping packets"
+}
+
+do_detect() {
+	local c any=0
+	for c in "${DETECT_CASES[@]}"; do
+		want "$c" && any=1
+	done
+	[ $any = 1 ] || return 0
+	echo "recording detection cases (exchange_emu.py on $V4:$DET_PORT)"
+	emu_start $V4 $DET_PORT
+	local emu=$EMU_PID
+	want bypass-ews-ntlm && record_det bypass-ews-ntlm bypass_ews_ntlm_session 45000
+	want bypass-rpc && record_det bypass-rpc bypass_rpc_session 45010
+	want bypass-mapi && record_det bypass-mapi bypass_mapi_session 45020
+	want bypass-ip-only && record_det bypass-ip-only bypass_ip_only_session 45030
+	want medium-borrowed-outlook &&
+		record_det medium-borrowed-outlook medium_borrowed_outlook_session 45040
+	want benign-mix && record_det benign-mix benign_mix_session 45050
+	want hunt-unlisted-ews && record_det hunt-unlisted-ews hunt_unlisted_ews_session 45060
+	want policy-allowlist && record_det policy-allowlist policy_allowlist_session 45070
+	stop "$emu"
+}
+
 do_derived() {
 	local dir src cut
 	echo "deriving"
@@ -266,7 +503,8 @@ report() {
 ALL=(http-clean http-ipv6 http-sll2 http-sll http-pcapng http-snaplen bpf
 	tiny-segments overlap-different vlan-qinq raw-ip null-loopback
 	ipv4-fragments ipv6-ext truncated multi-file not-a-capture demo
-	eas-refusals ews-ntlm-keepalive rpc-over-http mapi-owa-autodiscover http-pipelined)
+	eas-refusals ews-ntlm-keepalive rpc-over-http mapi-owa-autodiscover http-pipelined
+	"${DETECT_CASES[@]}")
 if [ $# -gt 0 ]; then
 	WANT=("$@")
 	for c in "${WANT[@]}"; do
@@ -280,6 +518,7 @@ want() { [[ " ${WANT[*]} " == *" $1 "* ]]; }
 do_recorded
 do_demo
 do_exchange
+do_detect
 do_derived
 echo "total: $(du -sh --exclude=lab "$PCAPS" | cut -f1) in $PCAPS"
 echo "now: tests/golden.py --binary <build>/mdmwatch --pcaps $PCAPS --update; review git diff"
