@@ -28,6 +28,7 @@
 struct top_alert {
 	int64_t slot;
 	char severity[8], rule[48], who[64], protocol[16];
+	char fix[256];
 	uint64_t count;
 };
 
@@ -180,6 +181,7 @@ static void remember_alert(struct output *o, const struct detect_alert *a, int64
 		snprintf(t->rule, sizeof(t->rule), "%s", a->rule);
 		snprintf(t->who, sizeof(t->who), "%s", a->user ? a->user : a->client_ip);
 		snprintf(t->protocol, sizeof(t->protocol), "%s", a->protocol);
+		snprintf(t->fix, sizeof(t->fix), "%s", a->remediation ? a->remediation : "");
 	}
 	if (t)
 		t->count = a->count;
@@ -301,9 +303,12 @@ void output_print_alerts(FILE *out, const struct output *o)
 		o->alerts[0], o->alerts[1], o->alerts[2]);
 	memcpy(top, o->top, n * sizeof(top[0]));
 	qsort(top, n, sizeof(top[0]), top_cmp);
-	for (size_t i = 0; i < n && i < 10; i++)
+	for (size_t i = 0; i < n && i < 10; i++) {
 		fprintf(out, "    %-6s %-32s %-24s %-5s x%" PRIu64 "\n", top[i].severity,
 			top[i].rule, top[i].who, top[i].protocol, top[i].count);
+		if (top[i].fix[0] && top[i].severity[0] != 'l')
+			fprintf(out, "           fix: %s\n", top[i].fix);
+	}
 	if (n > 10)
 		fprintf(out, "    ... sqlite3 DB 'SELECT * FROM v_alerts' for all of them\n");
 }
