@@ -37,7 +37,7 @@ static const uint8_t buf_empty_bytes[1];
 
 static inline struct buf buf_init(const void *data, size_t len)
 {
-	struct buf b = { .data = data ? data : buf_empty_bytes, .len = data ? len : 0 };
+	struct buf b = {.data = data ? data : buf_empty_bytes, .len = data ? len : 0};
 	return b;
 }
 
@@ -98,7 +98,7 @@ static inline uint32_t buf_be24(struct buf *b)
 	if (!buf_need(b, 3))
 		return 0;
 	uint32_t v = (uint32_t)b->data[b->off] << 16 | (uint32_t)b->data[b->off + 1] << 8 |
-		     b->data[b->off + 2];
+	             b->data[b->off + 2];
 	b->off += 3;
 	return v;
 }
@@ -108,7 +108,7 @@ static inline uint32_t buf_be32(struct buf *b)
 	if (!buf_need(b, 4))
 		return 0;
 	uint32_t v = (uint32_t)b->data[b->off] << 24 | (uint32_t)b->data[b->off + 1] << 16 |
-		     (uint32_t)b->data[b->off + 2] << 8 | b->data[b->off + 3];
+	             (uint32_t)b->data[b->off + 2] << 8 | b->data[b->off + 3];
 	b->off += 4;
 	return v;
 }
@@ -136,7 +136,7 @@ static inline uint32_t buf_le32(struct buf *b)
 	if (!buf_need(b, 4))
 		return 0;
 	uint32_t v = b->data[b->off] | (uint32_t)b->data[b->off + 1] << 8 |
-		     (uint32_t)b->data[b->off + 2] << 16 | (uint32_t)b->data[b->off + 3] << 24;
+	             (uint32_t)b->data[b->off + 2] << 16 | (uint32_t)b->data[b->off + 3] << 24;
 	b->off += 4;
 	return v;
 }
@@ -216,10 +216,10 @@ static inline struct buf buf_sub(struct buf *b, size_t n)
  * the two numbers are less than 2^31 apart.  The only way sequence numbers
  * are compared anywhere in mdmwatch.
  */
-#define SEQ_LT(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) < 0)
-#define SEQ_LEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) <= 0)
-#define SEQ_GT(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) > 0)
-#define SEQ_GEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) >= 0)
+#define SEQ_LT(a, b)   ((int32_t)((uint32_t)(a) - (uint32_t)(b)) < 0)
+#define SEQ_LEQ(a, b)  ((int32_t)((uint32_t)(a) - (uint32_t)(b)) <= 0)
+#define SEQ_GT(a, b)   ((int32_t)((uint32_t)(a) - (uint32_t)(b)) > 0)
+#define SEQ_GEQ(a, b)  ((int32_t)((uint32_t)(a) - (uint32_t)(b)) >= 0)
 #define SEQ_DIFF(a, b) ((uint32_t)((uint32_t)(a) - (uint32_t)(b)))
 
 #endif /* MDM_BUF_H */

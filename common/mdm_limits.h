@@ -29,10 +29,10 @@
  * NotificationWait long-polls stay silent up to 30 minutes, so anything
  * shorter would split one Outlook connection (and its NTLM identity) in two.
  * Closed: long enough to absorb the last retransmitted FIN/ACKs. */
-#define LIMIT_TIMEOUT_EMBRYONIC_S 30u
+#define LIMIT_TIMEOUT_EMBRYONIC_S   30u
 #define LIMIT_TIMEOUT_ESTABLISHED_S 1860u
-#define LIMIT_TIMEOUT_CLOSED_S 15u
-#define LIMIT_TIMEOUT_UDP_S 120u
+#define LIMIT_TIMEOUT_CLOSED_S      15u
+#define LIMIT_TIMEOUT_UDP_S         120u
 
 /*
  * IP fragment reassembly (IPv4 and IPv6).

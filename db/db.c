@@ -816,7 +816,7 @@ int db_alert_insert(struct db *db, const struct db_alert *a, int64_t *ret_id)
 }
 
 int db_alert_update(struct db *db, int64_t id, uint64_t first_seen_us, uint64_t last_seen_us,
-		    uint64_t count)
+                    uint64_t count)
 {
 	struct binder b;
 	int changes = 0, r;

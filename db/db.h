@@ -226,7 +226,7 @@ int db_alert_insert(struct db *db, const struct db_alert *alert, int64_t *ret_id
 /* Records a later transaction of alert `id`: first_seen (an earlier capture
  * read later can move it back), last_seen and count. */
 int db_alert_update(struct db *db, int64_t id, uint64_t first_seen_us, uint64_t last_seen_us,
-		    uint64_t count);
+                    uint64_t count);
 
 /* Links a transaction to an alert; `role` is "refusal", "fallback" or NULL.
  * Linking the same pair twice is not an error (the first link stays). */

@@ -67,7 +67,7 @@ static bool b64_shape(const uint8_t *in, size_t len, unsigned flags, size_t *ret
 }
 
 enum b64_result b64_decode_flags(const void *in, size_t len, unsigned flags, uint8_t *out,
-				 size_t out_size, size_t *ret_len)
+                                 size_t out_size, size_t *ret_len)
 {
 	bool url = flags & B64_URL;
 	size_t data;
@@ -118,13 +118,13 @@ enum b64_result b64_decode_flags(const void *in, size_t len, unsigned flags, uin
 }
 
 enum b64_result b64_decode(const void *in, size_t len, uint8_t *out, size_t out_size,
-			   size_t *ret_len)
+                           size_t *ret_len)
 {
 	return b64_decode_flags(in, len, 0, out, out_size, ret_len);
 }
 
 enum b64_result b64url_decode(const void *in, size_t len, uint8_t *out, size_t out_size,
-			      size_t *ret_len)
+                              size_t *ret_len)
 {
 	return b64_decode_flags(in, len, B64_URL | B64_PAD_OPTIONAL, out, out_size, ret_len);
 }

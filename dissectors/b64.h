@@ -33,7 +33,7 @@ enum b64_result {
 };
 
 enum b64_flags {
-	B64_URL = 1 << 0,	   /* RFC 4648 §5 alphabet */
+	B64_URL = 1 << 0,          /* RFC 4648 §5 alphabet */
 	B64_PAD_OPTIONAL = 1 << 1, /* accept input without trailing '=' */
 };
 
@@ -46,14 +46,14 @@ enum b64_flags {
  * pointer into it is kept.
  */
 enum b64_result b64_decode_flags(const void *in, size_t len, unsigned flags, uint8_t *out,
-				 size_t out_size, size_t *ret_len);
+                                 size_t out_size, size_t *ret_len);
 
 /* RFC 4648 §4, padding required. */
 enum b64_result b64_decode(const void *in, size_t len, uint8_t *out, size_t out_size,
-			   size_t *ret_len);
+                           size_t *ret_len);
 
 /* RFC 4648 §5, padding optional. */
 enum b64_result b64url_decode(const void *in, size_t len, uint8_t *out, size_t out_size,
-			      size_t *ret_len);
+                              size_t *ret_len);
 
 #endif /* MDM_B64_H */

@@ -194,10 +194,10 @@ static bool target_to_path(struct buf *t)
 }
 
 enum exchange_result exchange_path_normalize(const char *target, size_t len, char *out,
-					     size_t out_size, bool *ret_truncated)
+                                             size_t out_size, bool *ret_truncated)
 {
 	struct buf t = buf_init(target, len);
-	struct pathw w = { .out = out, .cap = out_size ? out_size - 1 : 0 };
+	struct pathw w = {.out = out, .cap = out_size ? out_size - 1 : 0};
 	bool after_sep = false, ended_in_seg;
 
 	if (!out || out_size < 2 || !target_to_path(&t))
@@ -231,26 +231,30 @@ static const struct {
 	const char *path; /* lower case, leading segments */
 	enum exchange_proto proto;
 } exchange_routes[] = {
-	{ "/microsoft-server-activesync", EXCHANGE_EAS },
-	{ "/ews", EXCHANGE_EWS },
-	{ "/rpc/rpcproxy.dll", EXCHANGE_RPC },
-	{ "/mapi/emsmdb", EXCHANGE_MAPI },
-	{ "/mapi/nspi", EXCHANGE_MAPI },
-	{ "/owa", EXCHANGE_OWA },
-	{ "/autodiscover", EXCHANGE_AUTODISCOVER },
-	{ "/oab", EXCHANGE_OAB },
-	{ "/ecp", EXCHANGE_ECP },
-	{ "/powershell", EXCHANGE_POWERSHELL },
+    {"/microsoft-server-activesync", EXCHANGE_EAS},
+    {"/ews", EXCHANGE_EWS},
+    {"/rpc/rpcproxy.dll", EXCHANGE_RPC},
+    {"/mapi/emsmdb", EXCHANGE_MAPI},
+    {"/mapi/nspi", EXCHANGE_MAPI},
+    {"/owa", EXCHANGE_OWA},
+    {"/autodiscover", EXCHANGE_AUTODISCOVER},
+    {"/oab", EXCHANGE_OAB},
+    {"/ecp", EXCHANGE_ECP},
+    {"/powershell", EXCHANGE_POWERSHELL},
 };
 
 const char *exchange_proto_name(enum exchange_proto p)
 {
 	static const char *const names[] = {
-		[EXCHANGE_EAS] = "EAS",	  [EXCHANGE_EWS] = "EWS",
-		[EXCHANGE_RPC] = "RPC",	  [EXCHANGE_MAPI] = "MAPI",
-		[EXCHANGE_OWA] = "OWA",	  [EXCHANGE_AUTODISCOVER] = "AUTODISCOVER",
-		[EXCHANGE_OAB] = "OAB",	  [EXCHANGE_ECP] = "ECP",
-		[EXCHANGE_POWERSHELL] = "POWERSHELL",
+	    [EXCHANGE_EAS] = "EAS",
+	    [EXCHANGE_EWS] = "EWS",
+	    [EXCHANGE_RPC] = "RPC",
+	    [EXCHANGE_MAPI] = "MAPI",
+	    [EXCHANGE_OWA] = "OWA",
+	    [EXCHANGE_AUTODISCOVER] = "AUTODISCOVER",
+	    [EXCHANGE_OAB] = "OAB",
+	    [EXCHANGE_ECP] = "ECP",
+	    [EXCHANGE_POWERSHELL] = "POWERSHELL",
 	};
 	if ((unsigned)p >= sizeof(names) / sizeof(names[0]))
 		return NULL;
@@ -319,9 +323,8 @@ static bool form_key(struct buf *b, const char *key, int *ret_term)
 	return match && ki == klen;
 }
 
-enum exchange_result exchange_form_field(const char *s, size_t len, const char *key,
-					 bool complete, char *out, size_t out_size,
-					 bool *ret_truncated)
+enum exchange_result exchange_form_field(const char *s, size_t len, const char *key, bool complete,
+                                         char *out, size_t out_size, bool *ret_truncated)
 {
 	struct buf b = buf_init(s, len);
 
@@ -374,13 +377,25 @@ static bool target_query(const char *target, size_t len, struct buf *ret_q)
 }
 
 static const char *const eas_commands[] = {
-	[0] = "Sync",		   [1] = "SendMail",	     [2] = "SmartForward",
-	[3] = "SmartReply",	   [4] = "GetAttachment",    [9] = "FolderSync",
-	[10] = "FolderCreate",	   [11] = "FolderDelete",    [12] = "FolderUpdate",
-	[13] = "MoveItems",	   [14] = "GetItemEstimate", [15] = "MeetingResponse",
-	[16] = "Search",	   [17] = "Settings",	     [18] = "Ping",
-	[19] = "ItemOperations",   [20] = "Provision",	     [21] = "ResolveRecipients",
-	[22] = "ValidateCert",
+    [0] = "Sync",
+    [1] = "SendMail",
+    [2] = "SmartForward",
+    [3] = "SmartReply",
+    [4] = "GetAttachment",
+    [9] = "FolderSync",
+    [10] = "FolderCreate",
+    [11] = "FolderDelete",
+    [12] = "FolderUpdate",
+    [13] = "MoveItems",
+    [14] = "GetItemEstimate",
+    [15] = "MeetingResponse",
+    [16] = "Search",
+    [17] = "Settings",
+    [18] = "Ping",
+    [19] = "ItemOperations",
+    [20] = "Provision",
+    [21] = "ResolveRecipients",
+    [22] = "ValidateCert",
 };
 
 /* Copies an n-byte string field into `out`, stopping at an embedded NUL. */
@@ -479,8 +494,7 @@ static enum exchange_result eas_base64(struct buf *qb, struct exchange_eas_query
 	return eas_binary(&b, q);
 }
 
-static bool eas_plain_field(struct buf *qb, const char *key, char *out, size_t size,
-			    bool *trunc)
+static bool eas_plain_field(struct buf *qb, const char *key, char *out, size_t size, bool *trunc)
 {
 	bool t = false;
 	const void *s = buf_rest(qb);
@@ -491,9 +505,9 @@ static bool eas_plain_field(struct buf *qb, const char *key, char *out, size_t s
 }
 
 enum exchange_result exchange_eas_query(const char *target, size_t len,
-					struct exchange_eas_query *ret)
+                                        struct exchange_eas_query *ret)
 {
-	struct exchange_eas_query q = { .cmd_code = -1 };
+	struct exchange_eas_query q = {.cmd_code = -1};
 	struct buf qb;
 	bool found = false;
 
@@ -503,10 +517,9 @@ enum exchange_result exchange_eas_query(const char *target, size_t len,
 		return EXCHANGE_NOT_FOUND;
 	found |= eas_plain_field(&qb, "Cmd", q.cmd, sizeof(q.cmd), &q.truncated);
 	found |= eas_plain_field(&qb, "User", q.user, sizeof(q.user), &q.truncated);
-	found |= eas_plain_field(&qb, "DeviceId", q.device_id, sizeof(q.device_id),
-				 &q.truncated);
-	found |= eas_plain_field(&qb, "DeviceType", q.device_type, sizeof(q.device_type),
-				 &q.truncated);
+	found |= eas_plain_field(&qb, "DeviceId", q.device_id, sizeof(q.device_id), &q.truncated);
+	found |=
+	    eas_plain_field(&qb, "DeviceType", q.device_type, sizeof(q.device_type), &q.truncated);
 	if (!found) {
 		memset(&q, 0, sizeof(q));
 		q.cmd_code = -1;

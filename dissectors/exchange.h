@@ -72,7 +72,7 @@ const char *exchange_proto_name(enum exchange_proto p);
  * on a truncated path is still exact.  ret_truncated may be NULL.
  */
 enum exchange_result exchange_path_normalize(const char *target, size_t len, char *out,
-					     size_t out_size, bool *ret_truncated);
+                                             size_t out_size, bool *ret_truncated);
 
 /*
  * Class of request-target `target` after exchange_path_normalize().  A
@@ -87,26 +87,26 @@ enum exchange_result exchange_path_normalize(const char *target, size_t len, cha
 enum exchange_proto exchange_classify(const char *target, size_t len);
 
 /* Field sizes of struct exchange_eas_query, including the NUL. */
-#define EXCHANGE_CMD_MAX 32
-#define EXCHANGE_USER_MAX 256
-#define EXCHANGE_DEVICE_ID_MAX 128
+#define EXCHANGE_CMD_MAX         32
+#define EXCHANGE_USER_MAX        256
+#define EXCHANGE_DEVICE_ID_MAX   128
 #define EXCHANGE_DEVICE_TYPE_MAX 64
 /* Longest query accepted for the base64 form (the binary form carries at
  * most 4 + 3 * 256 + 5 bytes plus parameters; real ones are < 200). */
 #define EXCHANGE_EAS_QUERY_MAX 4096
 
 struct exchange_eas_query {
-	char cmd[EXCHANGE_CMD_MAX];		/* "Sync", "FolderSync" ... */
-	char user[EXCHANGE_USER_MAX];		/* as sent, not normalised */
+	char cmd[EXCHANGE_CMD_MAX];   /* "Sync", "FolderSync" ... */
+	char user[EXCHANGE_USER_MAX]; /* as sent, not normalised */
 	char device_id[EXCHANGE_DEVICE_ID_MAX];
 	char device_type[EXCHANGE_DEVICE_TYPE_MAX];
-	bool base64;		   /* the query was the base64 form */
-	uint8_t protocol_version;  /* base64 form: 121, 140, 141, 160, 161 */
-	int cmd_code;		   /* base64 form: the command code, else -1 */
-	uint16_t locale;	   /* base64 form: MS-LCID */
+	bool base64;              /* the query was the base64 form */
+	uint8_t protocol_version; /* base64 form: 121, 140, 141, 160, 161 */
+	int cmd_code;             /* base64 form: the command code, else -1 */
+	uint16_t locale;          /* base64 form: MS-LCID */
 	bool has_policy_key;
 	uint32_t policy_key;
-	bool truncated;		   /* some field did not fit */
+	bool truncated; /* some field did not fit */
 };
 
 /*
@@ -120,7 +120,7 @@ struct exchange_eas_query {
  * neither form parses.  *ret is written only on EXCHANGE_OK.
  */
 enum exchange_result exchange_eas_query(const char *target, size_t len,
-					struct exchange_eas_query *ret);
+                                        struct exchange_eas_query *ret);
 
 /*
  * Finds field `key` (case-insensitive ASCII) in an
@@ -132,8 +132,7 @@ enum exchange_result exchange_eas_query(const char *target, size_t len,
  * not terminated by '&').  ret_truncated (may be NULL) reports a value
  * longer than out_size - 1.  Nothing from other fields is copied.
  */
-enum exchange_result exchange_form_field(const char *s, size_t len, const char *key,
-					 bool complete, char *out, size_t out_size,
-					 bool *ret_truncated);
+enum exchange_result exchange_form_field(const char *s, size_t len, const char *key, bool complete,
+                                         char *out, size_t out_size, bool *ret_truncated);
 
 #endif /* MDM_EXCHANGE_H */

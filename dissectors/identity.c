@@ -30,15 +30,15 @@ static bool is_space(int c)
 const char *identity_auth_name(enum identity_auth a)
 {
 	static const char *const names[] = {
-		[IDENTITY_AUTH_NONE] = "none",		 [IDENTITY_AUTH_BASIC] = "basic",
-		[IDENTITY_AUTH_NTLM] = "ntlm",		 [IDENTITY_AUTH_NEGOTIATE] = "negotiate",
-		[IDENTITY_AUTH_BEARER] = "bearer",	 [IDENTITY_AUTH_FORM] = "form",
+	    [IDENTITY_AUTH_NONE] = "none",     [IDENTITY_AUTH_BASIC] = "basic",
+	    [IDENTITY_AUTH_NTLM] = "ntlm",     [IDENTITY_AUTH_NEGOTIATE] = "negotiate",
+	    [IDENTITY_AUTH_BEARER] = "bearer", [IDENTITY_AUTH_FORM] = "form",
 	};
 	return (unsigned)a < sizeof(names) / sizeof(names[0]) ? names[a] : "none";
 }
 
 size_t identity_normalize_user(const char *in, size_t len, char *out, size_t out_size,
-			       bool *ret_truncated)
+                               bool *ret_truncated)
 {
 	struct buf b = buf_init(in, len);
 	struct textbuf tb = textbuf_init(out, out_size);
@@ -78,10 +78,10 @@ static const struct {
 	const char *name;
 	enum identity_auth auth;
 } identity_schemes[] = {
-	{ "basic", IDENTITY_AUTH_BASIC },
-	{ "ntlm", IDENTITY_AUTH_NTLM },
-	{ "negotiate", IDENTITY_AUTH_NEGOTIATE },
-	{ "bearer", IDENTITY_AUTH_BEARER },
+    {"basic", IDENTITY_AUTH_BASIC},
+    {"ntlm", IDENTITY_AUTH_NTLM},
+    {"negotiate", IDENTITY_AUTH_NEGOTIATE},
+    {"bearer", IDENTITY_AUTH_BEARER},
 };
 
 /*
@@ -90,7 +90,7 @@ static const struct {
  * after it other than whitespace makes the value malformed.
  */
 static enum identity_auth parse_scheme(const char *value, size_t len, size_t *ret_off,
-				       size_t *ret_len, bool *ret_ok)
+                                       size_t *ret_len, bool *ret_ok)
 {
 	struct buf b = buf_init(value, len);
 	char scheme[16];
@@ -129,8 +129,11 @@ static bool valid_utf8(struct buf s)
 {
 	while (buf_left(&s) > 0) {
 		uint8_t c = buf_u8(&s);
-		size_t more = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2
-			      : (c & 0xF8) == 0xF0 ? 3 : 4;
+		size_t more = c < 0x80             ? 0
+		              : (c & 0xE0) == 0xC0 ? 1
+		              : (c & 0xF0) == 0xE0 ? 2
+		              : (c & 0xF8) == 0xF0 ? 3
+		                                   : 4;
 		if (more == 4 || c == 0xC0 || c == 0xC1 || c > 0xF4)
 			return false;
 		for (size_t i = 0; i < more; i++)
@@ -148,8 +151,8 @@ static enum identity_result basic_user(struct buf tok, struct identity *id)
 	size_t n = 0, ulen;
 	enum identity_result r = IDENTITY_GIVE_UP;
 
-	if (b64_decode_flags(buf_rest(&tok), buf_left(&tok), B64_PAD_OPTIONAL, cred,
-			     sizeof(cred), &n) != B64_OK)
+	if (b64_decode_flags(buf_rest(&tok), buf_left(&tok), B64_PAD_OPTIONAL, cred, sizeof(cred),
+	                     &n) != B64_OK)
 		return IDENTITY_GIVE_UP;
 	struct buf c = buf_init(cred, n);
 	for (ulen = 0; ulen < n && buf_u8(&c) != ':'; ulen++)
@@ -178,8 +181,8 @@ static enum identity_result ntlm_user(struct buf tok, struct identity *id)
 	size_t n = 0;
 	enum identity_result r = IDENTITY_GIVE_UP;
 
-	switch (b64_decode_flags(buf_rest(&tok), buf_left(&tok), B64_PAD_OPTIONAL, msg,
-				 sizeof(msg), &n)) {
+	switch (b64_decode_flags(buf_rest(&tok), buf_left(&tok), B64_PAD_OPTIONAL, msg, sizeof(msg),
+	                         &n)) {
 	case B64_OK:
 		break;
 	case B64_NO_SPACE:
@@ -188,11 +191,11 @@ static enum identity_result ntlm_user(struct buf tok, struct identity *id)
 		return IDENTITY_GIVE_UP;
 	}
 	enum ntlm_result nr = id->auth == IDENTITY_AUTH_NTLM ? ntlm_parse_authenticate(msg, n, &a)
-							     : ntlm_parse_negotiate(msg, n, &a);
+	                                                     : ntlm_parse_negotiate(msg, n, &a);
 	switch (nr) {
 	case NTLM_OK:
 		identity_normalize_user(a.user, strlen(a.user), id->user, sizeof(id->user),
-					&id->truncated);
+		                        &id->truncated);
 		id->truncated |= a.truncated;
 		r = id->user[0] && !a.anonymous ? IDENTITY_OK : IDENTITY_NO_USER;
 		break;
@@ -235,9 +238,9 @@ static enum identity_result bearer_user(struct buf tok, struct identity *id)
 }
 
 enum identity_result identity_from_authorization(const char *value, size_t len,
-						 struct identity *ret)
+                                                 struct identity *ret)
 {
-	struct identity id = { .auth = IDENTITY_AUTH_NONE };
+	struct identity id = {.auth = IDENTITY_AUTH_NONE};
 	size_t off, n;
 	bool ok;
 	enum identity_result r;
@@ -269,9 +272,9 @@ enum identity_result identity_from_authorization(const char *value, size_t len,
 }
 
 enum identity_result identity_from_owa_form(const char *body, size_t len, bool complete,
-					    struct identity *ret)
+                                            struct identity *ret)
 {
-	struct identity id = { .auth = IDENTITY_AUTH_FORM };
+	struct identity id = {.auth = IDENTITY_AUTH_FORM};
 	char raw[IDENTITY_USER_MAX * 2];
 	bool trunc = false;
 

@@ -35,20 +35,20 @@ enum identity_auth {
 };
 
 enum identity_result {
-	IDENTITY_OK,		 /* ret->user is set (non-empty) */
-	IDENTITY_NO_USER,	 /* scheme understood, no user in this message: NTLM
+	IDENTITY_OK,             /* ret->user is set (non-empty) */
+	IDENTITY_NO_USER,        /* scheme understood, no user in this message: NTLM
 				  * Type 1/2, Kerberos, anonymous NTLM, a JWT
 				  * without user claims, an oversized token */
 	IDENTITY_UNKNOWN_SCHEME, /* Digest, an empty header ... */
-	IDENTITY_GIVE_UP,	 /* malformed credentials */
-	IDENTITY_NEED_MORE,	 /* identity_from_owa_form() on a partial body */
+	IDENTITY_GIVE_UP,        /* malformed credentials */
+	IDENTITY_NEED_MORE,      /* identity_from_owa_form() on a partial body */
 };
 
 struct identity {
 	enum identity_auth auth;
 	char user[IDENTITY_USER_MAX]; /* normalised; "" unless IDENTITY_OK */
-	bool kerberos;		      /* Negotiate carried Kerberos */
-	bool truncated;		      /* the user did not fit */
+	bool kerberos;                /* Negotiate carried Kerberos */
+	bool truncated;               /* the user did not fit */
 };
 
 /* "none", "basic", "ntlm", "negotiate", "bearer", "form" (the database's
@@ -66,7 +66,7 @@ const char *identity_auth_name(enum identity_auth a);
  * when it did not fit.
  */
 size_t identity_normalize_user(const char *in, size_t len, char *out, size_t out_size,
-			       bool *ret_truncated);
+                               bool *ret_truncated);
 
 /* The scheme of an Authorization header value (case-insensitive). */
 enum identity_auth identity_auth_scheme(const char *value, size_t len);
@@ -79,7 +79,7 @@ enum identity_auth identity_auth_scheme(const char *value, size_t len);
  * *ret is written on IDENTITY_OK and IDENTITY_NO_USER.
  */
 enum identity_result identity_from_authorization(const char *value, size_t len,
-						 struct identity *ret);
+                                                 struct identity *ret);
 
 /*
  * The user of an OWA forms-based login: the `username` field of the
@@ -90,6 +90,6 @@ enum identity_result identity_from_authorization(const char *value, size_t len,
  * IDENTITY_NO_USER (field absent or empty in a complete body).
  */
 enum identity_result identity_from_owa_form(const char *body, size_t len, bool complete,
-					    struct identity *ret);
+                                            struct identity *ret);
 
 #endif /* MDM_IDENTITY_H */

@@ -72,7 +72,8 @@ static bool json_uescape(struct buf *b, struct textbuf *out)
 			int lo = hex4(&t);
 			if (lo >= 0xDC00 && lo <= 0xDFFF) {
 				*b = t;
-				cp = 0x10000 + ((uint32_t)(hi - 0xD800) << 10) + (uint32_t)(lo - 0xDC00);
+				cp = 0x10000 + ((uint32_t)(hi - 0xD800) << 10) +
+				     (uint32_t)(lo - 0xDC00);
 			}
 		}
 	}
@@ -142,7 +143,7 @@ static bool json_container(struct buf *b, bool object, unsigned depth)
 /* Skips one value of any type. */
 static bool json_value(struct buf *b, unsigned depth)
 {
-	static const char *const lits[] = { "true", "false", "null" };
+	static const char *const lits[] = {"true", "false", "null"};
 	int c;
 
 	ws(b);
@@ -166,8 +167,8 @@ static bool json_value(struct buf *b, unsigned depth)
 	}
 	/* A number: its characters, loosely (the value is never used). */
 	size_t n = 0;
-	for (c = peek(b); (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' ||
-			  c == 'e' || c == 'E';
+	for (c = peek(b);
+	     (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
 	     c = peek(b)) {
 		buf_skip(b, 1);
 		n++;

@@ -25,9 +25,9 @@
 #define JWT_DEPTH_MAX 32
 
 enum jwt_result {
-	JWT_OK,		/* payload is a JSON object; claims copied (may be empty) */
-	JWT_GIVE_UP,	/* not header.payload.signature, bad base64url, bad JSON */
-	JWT_TOO_LARGE,	/* payload longer than JWT_PAYLOAD_MAX */
+	JWT_OK,        /* payload is a JSON object; claims copied (may be empty) */
+	JWT_GIVE_UP,   /* not header.payload.signature, bad base64url, bad JSON */
+	JWT_TOO_LARGE, /* payload longer than JWT_PAYLOAD_MAX */
 };
 
 struct jwt_claims {

@@ -42,10 +42,10 @@
 
 #define NTLM_FIXED_LEN 64
 
-static const uint8_t ntlm_signature[8] = { 'N', 'T', 'L', 'M', 'S', 'S', 'P', 0 };
-static const uint8_t oid_spnego[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x02 };
-static const uint8_t oid_krb5[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02 };
-static const uint8_t oid_krb5_ms[] = { 0x2a, 0x86, 0x48, 0x82, 0xf7, 0x12, 0x01, 0x02, 0x02 };
+static const uint8_t ntlm_signature[8] = {'N', 'T', 'L', 'M', 'S', 'S', 'P', 0};
+static const uint8_t oid_spnego[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x02};
+static const uint8_t oid_krb5[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02};
+static const uint8_t oid_krb5_ms[] = {0x2a, 0x86, 0x48, 0x82, 0xf7, 0x12, 0x01, 0x02, 0x02};
 
 /* True when the next n bytes of b equal p (b is not moved). */
 static bool buf_equals(const struct buf *b, const uint8_t *p, size_t n)
@@ -117,7 +117,7 @@ static void utf16le_to_text(struct buf *s, struct textbuf *out, bool *bad)
 
 /* Copies one name field of the message into out. */
 static bool name_field(const uint8_t *msg, size_t len, struct ntlm_secbuf s, bool unicode,
-		       char *out, struct ntlm_auth *a)
+                       char *out, struct ntlm_auth *a)
 {
 	struct textbuf tb = textbuf_init(out, NTLM_NAME_MAX);
 	struct buf b = buf_init(msg, len);
@@ -140,8 +140,7 @@ static bool name_field(const uint8_t *msg, size_t len, struct ntlm_secbuf s, boo
 	return true;
 }
 
-enum ntlm_result ntlm_parse_authenticate(const uint8_t *msg, size_t len,
-					 struct ntlm_auth *ret)
+enum ntlm_result ntlm_parse_authenticate(const uint8_t *msg, size_t len, struct ntlm_auth *ret)
 {
 	struct ntlm_auth a;
 	struct buf b = buf_init(msg, len);
@@ -159,7 +158,7 @@ enum ntlm_result ntlm_parse_authenticate(const uint8_t *msg, size_t len,
 	a.flags = buf_le32(&b);
 	if (!buf_ok(&b))
 		return NTLM_GIVE_UP;
-	const struct ntlm_secbuf all[] = { lm, nt, dom, user, ws, key };
+	const struct ntlm_secbuf all[] = {lm, nt, dom, user, ws, key};
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		if (!secbuf_valid(all[i], len))
 			return NTLM_GIVE_UP;

@@ -23,8 +23,8 @@
 #define NTLM_NAME_MAX 256
 
 /* NegotiateFlags bits used here (MS-NLMP 2.2.2.5). */
-#define NTLM_NEGOTIATE_UNICODE 0x00000001u
-#define NTLM_NEGOTIATE_OEM 0x00000002u
+#define NTLM_NEGOTIATE_UNICODE   0x00000001u
+#define NTLM_NEGOTIATE_OEM       0x00000002u
 #define NTLM_NEGOTIATE_ANONYMOUS 0x00000800u
 
 enum ntlm_result {
@@ -39,11 +39,11 @@ struct ntlm_auth {
 	char user[NTLM_NAME_MAX];
 	char domain[NTLM_NAME_MAX];
 	char workstation[NTLM_NAME_MAX];
-	uint32_t flags;	    /* NegotiateFlags as sent */
-	bool unicode;	    /* names were UTF-16LE */
-	bool anonymous;	    /* MS-NLMP 3.2.5.1.2: empty user and NT response */
-	bool bad_utf16;	    /* a lone surrogate or NUL was replaced by U+FFFD */
-	bool truncated;	    /* a name did not fit */
+	uint32_t flags; /* NegotiateFlags as sent */
+	bool unicode;   /* names were UTF-16LE */
+	bool anonymous; /* MS-NLMP 3.2.5.1.2: empty user and NT response */
+	bool bad_utf16; /* a lone surrogate or NUL was replaced by U+FFFD */
+	bool truncated; /* a name did not fit */
 };
 
 /*
@@ -62,8 +62,7 @@ int ntlm_message_type(const uint8_t *msg, size_t len);
  * know the client's OEM code page; ASCII, the real-world case, is exact).
  * Types 1 and 2 are NTLM_NOT_AUTH.
  */
-enum ntlm_result ntlm_parse_authenticate(const uint8_t *msg, size_t len,
-					 struct ntlm_auth *ret);
+enum ntlm_result ntlm_parse_authenticate(const uint8_t *msg, size_t len, struct ntlm_auth *ret);
 
 /*
  * Parses an HTTP "Negotiate" token: a raw NTLMSSP message, a GSS-API

@@ -67,8 +67,7 @@ static enum xs skip_past(struct buf *b, const char *term)
 
 static bool name_end(int c)
 {
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '>' || c == '/' ||
-	       c == '=';
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '>' || c == '/' || c == '=';
 }
 
 /* Reads a QName and keeps its local part in `local`. */
@@ -154,8 +153,7 @@ static enum xs end_tag(struct buf *b, struct soap_scan *s, bool *ret_body_end)
 	buf_skip(b, 2);
 	if ((r = read_name(b, &lt)) != XS_OK)
 		return r;
-	while (peek(b, 0) == ' ' || peek(b, 0) == '\t' || peek(b, 0) == '\r' ||
-	       peek(b, 0) == '\n')
+	while (peek(b, 0) == ' ' || peek(b, 0) == '\t' || peek(b, 0) == '\r' || peek(b, 0) == '\n')
 		buf_skip(b, 1);
 	if (peek(b, 0) < 0)
 		return XS_SHORT;
@@ -169,8 +167,8 @@ static enum xs end_tag(struct buf *b, struct soap_scan *s, bool *ret_body_end)
 
 /* Copies the longest prefix of the name that fits and does not end inside
  * a UTF-8 sequence. */
-static void op_name(const struct soap_scan *s, const struct textbuf *lt, char *out,
-		    size_t out_size, bool *ret_truncated)
+static void op_name(const struct soap_scan *s, const struct textbuf *lt, char *out, size_t out_size,
+                    bool *ret_truncated)
 {
 	struct textbuf ot = textbuf_init(out, out_size);
 	size_t n = lt->len < out_size - 1 ? lt->len : out_size - 1;
@@ -190,11 +188,11 @@ static enum soap_result finish_short(size_t len, size_t window, bool complete)
 }
 
 enum soap_result soap_operation(const uint8_t *body, size_t len, bool complete, char *out,
-				size_t out_size, bool *ret_truncated)
+                                size_t out_size, bool *ret_truncated)
 {
 	size_t window = len < SOAP_SCAN_MAX ? len : SOAP_SCAN_MAX;
 	struct buf b = buf_init(body, window);
-	struct soap_scan s = { .depth = 0 };
+	struct soap_scan s = {.depth = 0};
 	enum xs r = XS_OK;
 
 	if (!out || out_size < 1)

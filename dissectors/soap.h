@@ -28,9 +28,9 @@
 
 enum soap_result {
 	SOAP_OK,
-	SOAP_NEED_MORE,	    /* the prefix ends before the operation is known */
-	SOAP_GIVE_UP,	    /* not a SOAP envelope, malformed, DTD, too deep, too long */
-	SOAP_NO_OPERATION,  /* the Body is empty */
+	SOAP_NEED_MORE,    /* the prefix ends before the operation is known */
+	SOAP_GIVE_UP,      /* not a SOAP envelope, malformed, DTD, too deep, too long */
+	SOAP_NO_OPERATION, /* the Body is empty */
 };
 
 /*
@@ -44,6 +44,6 @@ enum soap_result {
  * byte on every call; callers offer a growing prefix.
  */
 enum soap_result soap_operation(const uint8_t *body, size_t len, bool complete, char *out,
-				size_t out_size, bool *ret_truncated);
+                                size_t out_size, bool *ret_truncated);
 
 #endif /* MDM_SOAP_H */

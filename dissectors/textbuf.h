@@ -33,7 +33,7 @@ struct textbuf {
 
 static inline struct textbuf textbuf_init(char *s, size_t size)
 {
-	struct textbuf t = { .s = s, .size = s ? size : 0, .len = 0, .truncated = false };
+	struct textbuf t = {.s = s, .size = s ? size : 0, .len = 0, .truncated = false};
 	if (t.size)
 		t.s[0] = '\0';
 	return t;

@@ -25,19 +25,19 @@
 
 /* Status tag identity per ActiveSync code page (MS-ASWBXML 2.1.2.1.x). */
 static const uint8_t wbxml_status_token[] = {
-	[0] = 0x0E,  /* AirSync: Sync */
-	[5] = 0x0B,  /* Move: MoveItems */
-	[6] = 0x0E,  /* GetItemEstimate */
-	[7] = 0x0C,  /* FolderHierarchy: FolderSync, FolderCreate/Delete/Update */
-	[8] = 0x0B,  /* MeetingResponse */
-	[10] = 0x07, /* ResolveRecipients */
-	[11] = 0x0A, /* ValidateCert */
-	[13] = 0x07, /* Ping */
-	[14] = 0x0B, /* Provision */
-	[15] = 0x0C, /* Search */
-	[18] = 0x06, /* Settings */
-	[20] = 0x0D, /* ItemOperations */
-	[21] = 0x12, /* ComposeMail: SendMail, SmartReply, SmartForward */
+    [0] = 0x0E,  /* AirSync: Sync */
+    [5] = 0x0B,  /* Move: MoveItems */
+    [6] = 0x0E,  /* GetItemEstimate */
+    [7] = 0x0C,  /* FolderHierarchy: FolderSync, FolderCreate/Delete/Update */
+    [8] = 0x0B,  /* MeetingResponse */
+    [10] = 0x07, /* ResolveRecipients */
+    [11] = 0x0A, /* ValidateCert */
+    [13] = 0x07, /* Ping */
+    [14] = 0x0B, /* Provision */
+    [15] = 0x0C, /* Search */
+    [18] = 0x06, /* Settings */
+    [20] = 0x0D, /* ItemOperations */
+    [21] = 0x12, /* ComposeMail: SendMail, SmartReply, SmartForward */
 };
 
 enum {
@@ -94,10 +94,18 @@ static void skip_attrs(struct wbx *w)
 		case T_SWITCH_PAGE:
 			buf_u8(&w->b);
 			break;
-		case T_STR_I: case 0x40: case 0x41: case 0x42:
+		case T_STR_I:
+		case 0x40:
+		case 0x41:
+		case 0x42:
 			skip_termstr(&w->b);
 			break;
-		case T_ENTITY: case T_LITERAL: case T_STR_T: case 0x80: case 0x81: case 0x82:
+		case T_ENTITY:
+		case T_LITERAL:
+		case T_STR_T:
+		case 0x80:
+		case 0x81:
+		case 0x82:
 			mb_u32(w);
 			break;
 		case T_OPAQUE:
@@ -137,7 +145,7 @@ static void digits_feed(struct digits *d, uint8_t c)
 /* The text of the Status element, through its END. */
 static bool status_value(struct wbx *w, int *ret)
 {
-	struct digits d = { 0 };
+	struct digits d = {0};
 
 	while (buf_ok(&w->b) && !w->bad && !d.bad) {
 		uint8_t t = buf_u8(&w->b);
@@ -206,10 +214,17 @@ static int walk(struct wbx *w, int *ret_status)
 			if (--depth == 0)
 				return 0;
 			continue;
-		case T_STR_I: case 0x40: case 0x41: case 0x42:
+		case T_STR_I:
+		case 0x40:
+		case 0x41:
+		case 0x42:
 			skip_termstr(&w->b);
 			continue;
-		case T_ENTITY: case T_STR_T: case 0x80: case 0x81: case 0x82:
+		case T_ENTITY:
+		case T_STR_T:
+		case 0x80:
+		case 0x81:
+		case 0x82:
 			mb_u32(w);
 			continue;
 		case T_OPAQUE:
@@ -218,7 +233,9 @@ static int walk(struct wbx *w, int *ret_status)
 		case T_PI:
 			skip_attrs(w);
 			continue;
-		case 0xC0: case 0xC1: case 0xC2:
+		case 0xC0:
+		case 0xC1:
+		case 0xC2:
 			continue;
 		}
 		bool is_status = depth == 1 && status_here(w, t);
@@ -241,7 +258,7 @@ static bool root(struct wbx *w)
 		w->bad = true;
 	if (mb_u32(w) == 0 && buf_ok(&w->b))
 		mb_u32(w); /* publicid given as a string table index */
-	mb_u32(w);	   /* charset: ActiveSync uses UTF-8 (106) */
+	mb_u32(w);         /* charset: ActiveSync uses UTF-8 (106) */
 	w->strtbl = buf_sub(&w->b, mb_u32(w));
 	for (;;) {
 		uint8_t t = buf_u8(&w->b);
@@ -260,11 +277,10 @@ static bool root(struct wbx *w)
 	}
 }
 
-enum wbxml_result wbxml_top_status(const uint8_t *body, size_t len, bool complete,
-				   int *ret_status)
+enum wbxml_result wbxml_top_status(const uint8_t *body, size_t len, bool complete, int *ret_status)
 {
 	size_t window = len < WBXML_SCAN_MAX ? len : WBXML_SCAN_MAX;
-	struct wbx w = { .b = buf_init(body, window) };
+	struct wbx w = {.b = buf_init(body, window)};
 	int status = 0;
 
 	if (!ret_status)

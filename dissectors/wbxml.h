@@ -24,9 +24,9 @@
 #define WBXML_DEPTH_MAX 64
 
 enum wbxml_result {
-	WBXML_OK,	 /* *ret_status set */
+	WBXML_OK,        /* *ret_status set */
 	WBXML_NEED_MORE, /* the prefix ends before the answer is known */
-	WBXML_GIVE_UP,	 /* malformed, too deep, or no answer within WBXML_SCAN_MAX */
+	WBXML_GIVE_UP,   /* malformed, too deep, or no answer within WBXML_SCAN_MAX */
 	WBXML_NO_STATUS, /* the root element ended without a top-level Status */
 };
 
@@ -39,8 +39,7 @@ enum wbxml_result {
  * rather than WBXML_NEED_MORE.  Stateless: every call scans from the first
  * byte; callers offer a growing prefix.
  */
-enum wbxml_result wbxml_top_status(const uint8_t *body, size_t len, bool complete,
-				   int *ret_status);
+enum wbxml_result wbxml_top_status(const uint8_t *body, size_t len, bool complete, int *ret_status);
 
 /*
  * True when `status` (a top-level Status of an HTTP 200 ActiveSync

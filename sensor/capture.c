@@ -48,7 +48,7 @@ int capture_open_file(const char *path, struct capture **ret, char *err, size_t 
 		/* libpcap's text already says "unknown file format" or the
 		 * errno string; say which file. */
 		snprintf(err, errlen, "%s: %s", strcmp(path, "-") ? path : "standard input",
-			 ebuf[0] ? ebuf : "cannot open");
+		         ebuf[0] ? ebuf : "cannot open");
 		free(c);
 		return -EINVAL;
 	}
@@ -84,7 +84,7 @@ int capture_open_live(const char *iface, struct capture **ret, char *err, size_t
 	int a = pcap_activate(c->p);
 	if (a < 0) {
 		snprintf(err, errlen, "%s: %s", iface,
-			 a == PCAP_ERROR ? pcap_geterr(c->p) : pcap_statustostr(a));
+		         a == PCAP_ERROR ? pcap_geterr(c->p) : pcap_statustostr(a));
 		goto fail;
 	}
 	*ret = c;
@@ -158,9 +158,8 @@ enum capture_status capture_next(struct capture *c, struct capture_frame *frame)
 	if (r == PCAP_ERROR_BREAK) /* end of file, or capture_break() */
 		return CAPTURE_EOF;
 	snprintf(c->err, sizeof(c->err), "%s after frame %llu (byte offset %llu): %s",
-		 c->live ? "capture failed" : "damaged",
-		 (unsigned long long)c->frames, (unsigned long long)capture_position(c),
-		 pcap_geterr(c->p));
+	         c->live ? "capture failed" : "damaged", (unsigned long long)c->frames,
+	         (unsigned long long)capture_position(c), pcap_geterr(c->p));
 	return c->live ? CAPTURE_BROKEN : CAPTURE_DAMAGED;
 }
 

@@ -17,16 +17,16 @@
 struct capture;
 
 struct capture_frame {
-	uint64_t ts_us;	    /* capture time, microseconds since the epoch */
+	uint64_t ts_us;      /* capture time, microseconds since the epoch */
 	const uint8_t *data; /* valid until the next capture_next() */
 	size_t caplen;
 	size_t wirelen;
 };
 
 enum capture_status {
-	CAPTURE_FRAME = 1,   /* *frame filled in */
-	CAPTURE_EOF = 0,     /* clean end of the file */
-	CAPTURE_TIMEOUT = 2, /* live: nothing within the read timeout */
+	CAPTURE_FRAME = 1,    /* *frame filled in */
+	CAPTURE_EOF = 0,      /* clean end of the file */
+	CAPTURE_TIMEOUT = 2,  /* live: nothing within the read timeout */
 	CAPTURE_DAMAGED = -1, /* the file is damaged from here on */
 	CAPTURE_BROKEN = -2,  /* live: the interface failed */
 };

@@ -123,7 +123,7 @@ static bool add_aliases(struct parse *p, const char *canonical, const char *list
 			snprintf(p->why, sizeof(p->why), "out of memory");
 			return false;
 		}
-		c->aliases[c->n_aliases++] = (struct detect_alias){ .alias = a, .canonical = k };
+		c->aliases[c->n_aliases++] = (struct detect_alias){.alias = a, .canonical = k};
 		s += n;
 	}
 	return true;
@@ -137,14 +137,13 @@ static bool limit_key(struct parse *p, const char *name, const char *value)
 		uint64_t max;
 		size_t off;
 	} keys[] = {
-		{ "flows", CONFIG_SET_FLOWS, 1u << 26, offsetof(struct config, flows) },
-		{ "reasm_memcap", CONFIG_SET_MEMCAP, UINT64_C(1) << 40,
-		  offsetof(struct config, reasm_memcap) },
-		{ "reasm_dir_cap", CONFIG_SET_DIR_CAP, UINT32_MAX,
-		  offsetof(struct config, reasm_dir_cap) },
-		{ "reasm_depth", CONFIG_SET_DEPTH, UINT64_MAX, offsetof(struct config, reasm_depth) },
-		{ "identities", CONFIG_SET_IDENTITIES, 1u << 24,
-		  offsetof(struct config, identities) },
+	    {"flows", CONFIG_SET_FLOWS, 1u << 26, offsetof(struct config, flows)},
+	    {"reasm_memcap", CONFIG_SET_MEMCAP, UINT64_C(1) << 40,
+	     offsetof(struct config, reasm_memcap)},
+	    {"reasm_dir_cap", CONFIG_SET_DIR_CAP, UINT32_MAX,
+	     offsetof(struct config, reasm_dir_cap)},
+	    {"reasm_depth", CONFIG_SET_DEPTH, UINT64_MAX, offsetof(struct config, reasm_depth)},
+	    {"identities", CONFIG_SET_IDENTITIES, 1u << 24, offsetof(struct config, identities)},
 	};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		if (strcmp(name, keys[i].name) != 0)
@@ -152,8 +151,8 @@ static bool limit_key(struct parse *p, const char *name, const char *value)
 		uint64_t v;
 		if (config_parse_size(value, keys[i].max, &v) < 0 ||
 		    (v == 0 && keys[i].bit != CONFIG_SET_DEPTH)) {
-			snprintf(p->why, sizeof(p->why), "%s: expected a size (k, M, G), got \"%s\"",
-				 name, value);
+			snprintf(p->why, sizeof(p->why),
+			         "%s: expected a size (k, M, G), got \"%s\"", name, value);
 			return false;
 		}
 		memcpy((char *)p->cfg + keys[i].off, &v, sizeof(v));
@@ -171,16 +170,16 @@ static int handler(void *user, const char *section, const char *name, const char
 	if (strcmp(section, "detect") == 0 && strcmp(name, "window") == 0) {
 		if (config_parse_duration(value, &c->window_us) == 0)
 			return 1;
-		snprintf(p->why, sizeof(p->why), "window: expected a duration such as 24h, got \"%s\"",
-			 value);
+		snprintf(p->why, sizeof(p->why),
+		         "window: expected a duration such as 24h, got \"%s\"", value);
 		return 0;
 	}
 	if (strcmp(section, "allowlist") == 0 && strcmp(name, "pattern") == 0) {
 		if (detect_pattern_valid(value))
 			return push(c->patterns, &c->n_patterns, value, p);
 		snprintf(p->why, sizeof(p->why),
-			 "pattern \"%s\": '*' may only start or end a pattern, around some text",
-			 value);
+		         "pattern \"%s\": '*' may only start or end a pattern, around some text",
+		         value);
 		return 0;
 	}
 	if (strcmp(section, "exchange") == 0 && strcmp(name, "host") == 0)
@@ -195,7 +194,7 @@ static int handler(void *user, const char *section, const char *name, const char
 
 int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 {
-	struct parse p = { .cfg = cfg };
+	struct parse p = {.cfg = cfg};
 	struct stat st;
 	memset(cfg, 0, sizeof(*cfg));
 	if (stat(path, &st) != 0) {
@@ -216,7 +215,7 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: out of memory", path);
 	else
 		snprintf(err, errlen, "%s:%d: %s", path, r,
-			 p.why[0] ? p.why : "not an INI line (expected [section] or key = value)");
+		         p.why[0] ? p.why : "not an INI line (expected [section] or key = value)");
 	config_release(cfg);
 	return r == -2 ? -ENOMEM : -EINVAL;
 }

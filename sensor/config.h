@@ -40,7 +40,7 @@ struct config {
 	size_t n_hosts;
 	struct detect_alias aliases[CONFIG_MAX_ITEMS];
 	size_t n_aliases;
-	uint64_t window_us;  /* 0: not set */
+	uint64_t window_us; /* 0: not set */
 	uint64_t flows, reasm_memcap, reasm_dir_cap, reasm_depth, identities;
 	unsigned set; /* CONFIG_SET_* bits: which limits the file gave */
 };

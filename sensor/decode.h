@@ -30,21 +30,21 @@
 
 #include "anomaly.h"
 
-#define DECODE_MAX_VLANS 4
+#define DECODE_MAX_VLANS    4
 #define DECODE_MAX_IPV6_EXT 8
 
 enum decode_result {
-	DECODE_OK,	  /* pkt filled in up to the transport payload */
+	DECODE_OK,        /* pkt filled in up to the transport payload */
 	DECODE_FRAGMENT,  /* an IP fragment: pkt.frag filled in, hand to defrag */
-	DECODE_SKIP,	  /* not IP, or not TCP/UDP: counted, nothing to do */
+	DECODE_SKIP,      /* not IP, or not TCP/UDP: counted, nothing to do */
 	DECODE_MALFORMED, /* anomaly set */
 	DECODE_UNSUPPORTED_LINK,
 };
 
 /* Addresses are 16 bytes; IPv4 uses the first 4 and zeroes the rest. */
 struct pkt {
-	uint64_t ts_us;	 /* capture time, microseconds since the epoch (set by caller) */
-	uint8_t af;	 /* 4 or 6 */
+	uint64_t ts_us;   /* capture time, microseconds since the epoch (set by caller) */
+	uint8_t af;       /* 4 or 6 */
 	uint8_t ip_proto; /* IPPROTO_TCP, IPPROTO_UDP, or other */
 	uint8_t src[16], dst[16];
 	uint16_t sport, dport;
@@ -68,9 +68,9 @@ struct pkt {
 
 	/* DECODE_FRAGMENT only: the fragment, for the defragmenter. */
 	struct {
-		uint32_t id;	 /* IPv4 identification, or the IPv6 fragment header's */
-		uint32_t offset; /* byte offset of this fragment's data */
-		bool more;	 /* MF flag */
+		uint32_t id;        /* IPv4 identification, or the IPv6 fragment header's */
+		uint32_t offset;    /* byte offset of this fragment's data */
+		bool more;          /* MF flag */
 		uint8_t next_proto; /* upper protocol (IPv6: after the fragment header) */
 		/* IPv4: the header; IPv6: the unfragmentable part (fixed header
 		 * and the extension headers before the fragment header). */
@@ -89,8 +89,8 @@ struct pkt {
  * On DECODE_FRAGMENT, payload/payload_len/wire_len describe the fragment
  * data (captured, and per the IP header), as for a transport payload.
  */
-enum decode_result decode_frame(int linktype, const uint8_t *frame, size_t caplen,
-				struct pkt *pkt, enum anomaly *ret_anomaly);
+enum decode_result decode_frame(int linktype, const uint8_t *frame, size_t caplen, struct pkt *pkt,
+                                enum anomaly *ret_anomaly);
 
 /*
  * Decodes an IP packet (IPv4 or IPv6, chosen by the version nibble), e.g. a
@@ -98,7 +98,7 @@ enum decode_result decode_frame(int linktype, const uint8_t *frame, size_t caple
  * `vlan` is kept.
  */
 enum decode_result decode_ip(const uint8_t *ip, size_t len, struct pkt *pkt,
-			     enum anomaly *ret_anomaly);
+                             enum anomaly *ret_anomaly);
 
 /* True when libpcap link type `linktype` is one decode_frame() understands. */
 bool decode_linktype_supported(int linktype);

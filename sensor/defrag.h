@@ -33,12 +33,12 @@ struct defrag_config {
 };
 
 struct defrag_stats {
-	uint64_t fragments;    /* fragments offered */
-	uint64_t reassembled;  /* datagrams completed */
-	uint64_t timeouts;     /* datagrams dropped incomplete after the timeout */
-	uint64_t evicted;      /* datagrams dropped for the datagram or byte cap */
-	uint64_t dropped;      /* datagrams dropped as malformed */
-	uint64_t overlaps;     /* fragments overlapping data already held */
+	uint64_t fragments;   /* fragments offered */
+	uint64_t reassembled; /* datagrams completed */
+	uint64_t timeouts;    /* datagrams dropped incomplete after the timeout */
+	uint64_t evicted;     /* datagrams dropped for the datagram or byte cap */
+	uint64_t dropped;     /* datagrams dropped as malformed */
+	uint64_t overlaps;    /* fragments overlapping data already held */
 };
 
 /* Defaults from mdm_limits.h. */
@@ -49,9 +49,9 @@ struct defrag *defrag_new(const struct defrag_config *cfg);
 void defrag_free(struct defrag *d); /* accepts NULL */
 
 enum defrag_result {
-	DEFRAG_HELD,	 /* stored, datagram not complete yet */
+	DEFRAG_HELD,     /* stored, datagram not complete yet */
 	DEFRAG_COMPLETE, /* *ret_ip / *ret_len hold the whole IP datagram */
-	DEFRAG_DROPPED,	 /* rejected; *ret_anomaly says why */
+	DEFRAG_DROPPED,  /* rejected; *ret_anomaly says why */
 };
 
 /*
@@ -63,7 +63,7 @@ enum defrag_result {
  * (also on DEFRAG_HELD for a benign overlap), ANOMALY_NONE otherwise.
  */
 enum defrag_result defrag_add(struct defrag *d, const struct pkt *pkt, const uint8_t **ret_ip,
-			      size_t *ret_len, enum anomaly *ret_anomaly);
+                              size_t *ret_len, enum anomaly *ret_anomaly);
 
 /* Drops datagrams older than the timeout at capture time now_us. */
 void defrag_expire(struct defrag *d, uint64_t now_us);

@@ -28,16 +28,16 @@
 
 enum { P_EWS, P_RPC, P_MAPI, P_OWA, N_FALLBACK_PROTOS, R_HUNT = N_FALLBACK_PROTOS, N_RULES };
 
-static const char *const proto_names[N_FALLBACK_PROTOS] = { "EWS", "RPC", "MAPI", "OWA" };
+static const char *const proto_names[N_FALLBACK_PROTOS] = {"EWS", "RPC", "MAPI", "OWA"};
 static const char *const rule_names[N_RULES] = {
-	"activesync-refused-then-ews", "activesync-refused-then-rpc",
-	"activesync-refused-then-mapi", "activesync-refused-then-owa", "ews-unlisted-client",
+    "activesync-refused-then-ews", "activesync-refused-then-rpc", "activesync-refused-then-mapi",
+    "activesync-refused-then-owa", "ews-unlisted-client",
 };
 
-#define KEY_MAX 256
-#define IP_MAX INET6_ADDRSTRLEN
+#define KEY_MAX    256
+#define IP_MAX     INET6_ADDRSTRLEN
 #define DEVICE_MAX 128
-#define OP_MAX 64
+#define OP_MAX     64
 
 struct refusal {
 	bool used;
@@ -86,7 +86,7 @@ struct detect {
 	size_t mask;
 	struct ident *lru_head, *lru_tail;
 	uint32_t n_idents;
-	uint64_t clock;	     /* newest event time seen */
+	uint64_t clock;      /* newest event time seen */
 	uint64_t last_sweep; /* clock at the last expiry sweep */
 	struct detect_stats stats;
 };
@@ -112,7 +112,7 @@ static char *dup_str(const char *s)
 static int alias_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct detect_alias *)a)->alias,
-		      ((const struct detect_alias *)b)->alias);
+	              ((const struct detect_alias *)b)->alias);
 }
 
 static bool copy_config(struct detect *d, const struct detect_config *cfg)
@@ -224,8 +224,8 @@ static bool pattern_match(const char *pat, const char *ua)
 
 bool detect_ua_allowed(const struct detect *d, const char *ua, const char *protocol)
 {
-	static const char *const builtin[] = { "*Microsoft Office Outlook*", "*Microsoft Outlook*",
-					       "*MacOutlook*", "*Microsoft-Entourage*" };
+	static const char *const builtin[] = {"*Microsoft Office Outlook*", "*Microsoft Outlook*",
+	                                      "*MacOutlook*", "*Microsoft-Entourage*"};
 	if (!ua || !ua[0])
 		return false;
 	for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++)
@@ -340,18 +340,18 @@ static struct ident *ident_get(struct detect *d, bool by_user, const char *key)
 }
 
 /* The slot to overwrite: a free one, else the oldest in time. */
-#define OLDEST_SLOT(arr, ret)                                                  \
-	do {                                                                   \
-		size_t k_ = 0;                                                 \
-		for (size_t j_ = 0; j_ < DETECT_KEEP; j_++) {                  \
-			if (!(arr)[j_].used) {                                 \
-				k_ = j_;                                       \
-				break;                                         \
-			}                                                      \
-			if ((arr)[j_].ts < (arr)[k_].ts)                       \
-				k_ = j_;                                       \
-		}                                                              \
-		(ret) = &(arr)[k_];                                            \
+#define OLDEST_SLOT(arr, ret)                                                                      \
+	do {                                                                                       \
+		size_t k_ = 0;                                                                     \
+		for (size_t j_ = 0; j_ < DETECT_KEEP; j_++) {                                      \
+			if (!(arr)[j_].used) {                                                     \
+				k_ = j_;                                                           \
+				break;                                                             \
+			}                                                                          \
+			if ((arr)[j_].ts < (arr)[k_].ts)                                           \
+				k_ = j_;                                                           \
+		}                                                                                  \
+		(ret) = &(arr)[k_];                                                                \
 	} while (0)
 
 static bool in_window(const struct detect *d, uint64_t t0, uint64_t t1)
@@ -363,10 +363,11 @@ static const char *canonical_user(const struct detect *d, const char *user)
 {
 	if (!user || !user[0])
 		return NULL;
-	struct detect_alias key = { .alias = user };
-	const struct detect_alias *a = d->cfg.n_aliases
-		? bsearch(&key, d->aliases, d->cfg.n_aliases, sizeof(*d->aliases), alias_cmp)
-		: NULL;
+	struct detect_alias key = {.alias = user};
+	const struct detect_alias *a =
+	    d->cfg.n_aliases
+	        ? bsearch(&key, d->aliases, d->cfg.n_aliases, sizeof(*d->aliases), alias_cmp)
+	        : NULL;
 	return a ? a->canonical : user;
 }
 
@@ -409,13 +410,13 @@ static void ps_quote(const char *s, char *out, size_t n)
 static void remediation(const char *user, int proto, const char *ip, char *out, size_t n)
 {
 	static const char *const fix[N_RULES] = {
-		"-EwsApplicationAccessPolicy EnforceAllowList -EwsAllowList "
-		"@{Add='*Microsoft Office Outlook*','*Microsoft Outlook*','MacOutlook*'}",
-		"-MAPIBlockOutlookRpcHttp $true",
-		"-MapiHttpEnabled $false",
-		"-OWAEnabled $false",
-		"-EwsApplicationAccessPolicy EnforceAllowList -EwsAllowList "
-		"@{Add='*Microsoft Office Outlook*','*Microsoft Outlook*','MacOutlook*'}",
+	    "-EwsApplicationAccessPolicy EnforceAllowList -EwsAllowList "
+	    "@{Add='*Microsoft Office Outlook*','*Microsoft Outlook*','MacOutlook*'}",
+	    "-MAPIBlockOutlookRpcHttp $true",
+	    "-MapiHttpEnabled $false",
+	    "-OWAEnabled $false",
+	    "-EwsApplicationAccessPolicy EnforceAllowList -EwsAllowList "
+	    "@{Add='*Microsoft Office Outlook*','*Microsoft Outlook*','MacOutlook*'}",
 	};
 	char q[2 * KEY_MAX + 3];
 	if (user) {
@@ -423,47 +424,53 @@ static void remediation(const char *user, int proto, const char *ip, char *out, 
 		snprintf(out, n, "Set-CASMailbox -Identity %s %s", q, fix[proto]);
 	} else {
 		snprintf(out, n,
-			 "identify the mailbox used from %s (IIS logs, the client's own "
-			 "records), then: Set-CASMailbox -Identity <user> %s",
-			 ip, fix[proto]);
+		         "identify the mailbox used from %s (IIS logs, the client's own "
+		         "records), then: Set-CASMailbox -Identity <user> %s",
+		         ip, fix[proto]);
 	}
 }
 
 static void summary(const struct ident *id, const struct fallback *fb, const struct refusal *ref,
-		    bool allowed, char *out, size_t n)
+                    bool allowed, char *out, size_t n)
 {
 	char t0[32], t1[32];
 	const char *who = id->key;
 	fmt_time(fb->ts, t1);
 	if (!ref) {
-		snprintf(out, n, "%s used EWS%s%s from %s at %s with User-Agent \"%s\", which is not "
-			 "on the allowlist",
-			 who, fb->op[0] ? " " : "", fb->op, fb->ip, t1, fb->ua);
+		snprintf(out, n,
+		         "%s used EWS%s%s from %s at %s with User-Agent \"%s\", which is not "
+		         "on the allowlist",
+		         who, fb->op[0] ? " " : "", fb->op, fb->ip, t1, fb->ua);
 		return;
 	}
 	fmt_time(ref->ts, t0);
 	snprintf(out, n,
-		 "%s was refused on ActiveSync (HTTP %d%s%s) from %s at %s, then %s%s%s "
-		 "succeeded from %s at %s (%llu s later) with %s User-Agent \"%s\"; matched by %s",
-		 who, ref->status, ref->device[0] ? ", device " : "", ref->device, ref->ip, t0,
-		 proto_names[fb->proto], fb->op[0] ? " " : "", fb->op, fb->ip, t1,
-		 (unsigned long long)((fb->ts - ref->ts) / 1000000u),
-		 allowed ? "an allowlisted (but borrowed)" : "a non-allowlisted", fb->ua,
-		 id->by_user ? "user" : "client address");
+	         "%s was refused on ActiveSync (HTTP %d%s%s) from %s at %s, then %s%s%s "
+	         "succeeded from %s at %s (%llu s later) with %s User-Agent \"%s\"; matched by %s",
+	         who, ref->status, ref->device[0] ? ", device " : "", ref->device, ref->ip, t0,
+	         proto_names[fb->proto], fb->op[0] ? " " : "", fb->op, fb->ip, t1,
+	         (unsigned long long)((fb->ts - ref->ts) / 1000000u),
+	         allowed ? "an allowlisted (but borrowed)" : "a non-allowlisted", fb->ua,
+	         id->by_user ? "user" : "client address");
 }
 
 static void raise_alert(struct detect *d, struct ident *id, int rule, struct fallback *fb,
-			const struct refusal *ref, const char *severity, bool allowed)
+                        const struct refusal *ref, const char *severity, bool allowed)
 {
 	struct alert_state *a = &id->alerts[rule];
 	/* The hunting rule does not use the fallback up: a refusal that turns
 	 * up later (an earlier capture file read last) still counts it. */
 	bool counts = rule != R_HUNT;
 	char sum[2048], fix[1024];
-	bool fresh = !a->live || !(in_window(d, a->first, fb->ts) || in_window(d, fb->ts, a->first));
+	bool fresh =
+	    !a->live || !(in_window(d, a->first, fb->ts) || in_window(d, fb->ts, a->first));
 	if (fresh) {
-		*a = (struct alert_state){ .live = true, .severity = severity, .first = fb->ts,
-					   .last = fb->ts, .count = 0, .slot = 0 };
+		*a = (struct alert_state){.live = true,
+		                          .severity = severity,
+		                          .first = fb->ts,
+		                          .last = fb->ts,
+		                          .count = 0,
+		                          .slot = 0};
 		d->stats.alerts[severity[0] == 'h' ? 0 : severity[0] == 'm' ? 1 : 2]++;
 	} else {
 		d->stats.updates++;
@@ -478,24 +485,24 @@ static void raise_alert(struct detect *d, struct ident *id, int rule, struct fal
 	summary(id, fb, ref, allowed, sum, sizeof(sum));
 	remediation(id->by_user ? id->key : NULL, rule, fb->ip, fix, sizeof(fix));
 	struct detect_alert al = {
-		.is_new = fresh,
-		.sink_slot = &a->slot,
-		.severity = a->severity,
-		.rule = rule_names[rule],
-		.matched_by = id->by_user ? "user" : "client_ip",
-		.user = id->by_user ? id->key : NULL,
-		.client_ip = fb->ip,
-		.device_id = ref && ref->device[0] ? ref->device : NULL,
-		.protocol = proto_names[fb->proto],
-		.user_agent = fb->ua[0] ? fb->ua : NULL,
-		.summary = sum,
-		.remediation = fix,
-		.ts_us = fb->ts,
-		.first_seen_us = a->first,
-		.last_seen_us = a->last,
-		.count = a->count,
-		.refusal_row = ref ? ref->row : 0,
-		.fallback_row = fb->row,
+	    .is_new = fresh,
+	    .sink_slot = &a->slot,
+	    .severity = a->severity,
+	    .rule = rule_names[rule],
+	    .matched_by = id->by_user ? "user" : "client_ip",
+	    .user = id->by_user ? id->key : NULL,
+	    .client_ip = fb->ip,
+	    .device_id = ref && ref->device[0] ? ref->device : NULL,
+	    .protocol = proto_names[fb->proto],
+	    .user_agent = fb->ua[0] ? fb->ua : NULL,
+	    .summary = sum,
+	    .remediation = fix,
+	    .ts_us = fb->ts,
+	    .first_seen_us = a->first,
+	    .last_seen_us = a->last,
+	    .count = a->count,
+	    .refusal_row = ref ? ref->row : 0,
+	    .fallback_row = fb->row,
 	};
 	if (d->fn)
 		d->fn(d->ctx, &al);
@@ -503,7 +510,7 @@ static void raise_alert(struct detect *d, struct ident *id, int rule, struct fal
 
 /* A fallback against one refusal: alert, or nothing for Outlook elsewhere. */
 static void judge(struct detect *d, struct ident *id, struct fallback *fb,
-		  const struct refusal *ref)
+                  const struct refusal *ref)
 {
 	bool allowed = detect_ua_allowed(d, fb->ua, proto_names[fb->proto]);
 	if (allowed && strcmp(fb->ip, ref->ip) != 0)
@@ -513,7 +520,7 @@ static void judge(struct detect *d, struct ident *id, struct fallback *fb,
 
 /* The latest refusal of `id` that a fallback at t1 falls within. */
 static const struct refusal *refusal_for(const struct detect *d, const struct ident *id,
-					 uint64_t t1)
+                                         uint64_t t1)
 {
 	const struct refusal *best = NULL;
 	for (size_t i = 0; i < DETECT_KEEP; i++) {
@@ -532,8 +539,8 @@ static void copy_field(char *dst, size_t n, const char *src)
 static void on_refusal(struct detect *d, const struct detect_event *ev, const char *user)
 {
 	d->stats.refusals++;
-	struct ident *ids[2] = { user ? ident_get(d, true, user) : NULL,
-				 ident_get(d, false, ev->client_ip) };
+	struct ident *ids[2] = {user ? ident_get(d, true, user) : NULL,
+	                        ident_get(d, false, ev->client_ip)};
 	for (int k = 0; k < 2; k++) {
 		struct ident *id = ids[k];
 		struct refusal *r;
@@ -542,8 +549,8 @@ static void on_refusal(struct detect *d, const struct detect_event *ev, const ch
 		if (ev->ts_us > id->last_ts)
 			id->last_ts = ev->ts_us;
 		OLDEST_SLOT(id->ref, r);
-		*r = (struct refusal){ .used = true, .ts = ev->ts_us, .row = ev->txn_row,
-				       .status = ev->status };
+		*r = (struct refusal){
+		    .used = true, .ts = ev->ts_us, .row = ev->txn_row, .status = ev->status};
 		copy_field(r->ip, sizeof(r->ip), ev->client_ip);
 		copy_field(r->device, sizeof(r->device), ev->device_id);
 		/* Fallbacks seen before this refusal (an earlier file read last). */
@@ -556,7 +563,7 @@ static void on_refusal(struct detect *d, const struct detect_event *ev, const ch
 }
 
 static void on_fallback(struct detect *d, const struct detect_event *ev, const char *user,
-			int proto)
+                        int proto)
 {
 	d->stats.fallbacks++;
 	struct ident *id = user ? ident_get(d, true, user) : ident_get(d, false, ev->client_ip);
@@ -566,7 +573,7 @@ static void on_fallback(struct detect *d, const struct detect_event *ev, const c
 		id->last_ts = ev->ts_us;
 	struct fallback *fb;
 	OLDEST_SLOT(id->fb, fb);
-	*fb = (struct fallback){ .used = true, .ts = ev->ts_us, .row = ev->txn_row, .proto = proto };
+	*fb = (struct fallback){.used = true, .ts = ev->ts_us, .row = ev->txn_row, .proto = proto};
 	copy_field(fb->ip, sizeof(fb->ip), ev->client_ip);
 	copy_field(fb->ua, sizeof(fb->ua), ev->user_agent);
 	copy_field(fb->op, sizeof(fb->op), ev->operation);

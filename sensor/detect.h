@@ -58,11 +58,11 @@ struct detect_config {
 /* One Exchange transaction whose outcome is known. */
 struct detect_event {
 	uint64_t ts_us;
-	const char *user;      /* normalised, NULL when unknown */
-	const char *client_ip; /* text, NOT NULL */
-	const char *device_id; /* NULL */
-	const char *protocol;  /* "EAS", "EWS" ..., NOT NULL */
-	const char *operation; /* NULL */
+	const char *user;       /* normalised, NULL when unknown */
+	const char *client_ip;  /* text, NOT NULL */
+	const char *device_id;  /* NULL */
+	const char *protocol;   /* "EAS", "EWS" ..., NOT NULL */
+	const char *operation;  /* NULL */
 	const char *user_agent; /* NULL */
 	int status;
 	bool eas_refusal;
@@ -70,15 +70,15 @@ struct detect_event {
 };
 
 struct detect_alert {
-	bool is_new;	       /* false: an update of an earlier alert */
-	int64_t *sink_slot;    /* the sink's id for this alert (0 when new) */
-	const char *severity;  /* "high" | "medium" | "low" */
+	bool is_new;          /* false: an update of an earlier alert */
+	int64_t *sink_slot;   /* the sink's id for this alert (0 when new) */
+	const char *severity; /* "high" | "medium" | "low" */
 	const char *rule;
 	const char *matched_by; /* "user" | "client_ip" */
-	const char *user;	/* NULL for address-only matches */
-	const char *client_ip;	/* where the fallback came from */
-	const char *device_id;	/* the refused device, NULL if unknown */
-	const char *protocol;	/* of the fallback */
+	const char *user;       /* NULL for address-only matches */
+	const char *client_ip;  /* where the fallback came from */
+	const char *device_id;  /* the refused device, NULL if unknown */
+	const char *protocol;   /* of the fallback */
 	const char *user_agent; /* of the fallback */
 	const char *summary;
 	const char *remediation;

@@ -52,7 +52,7 @@ static bool host_name_ok(const char *h)
 	for (size_t i = 0; i < n; i++) {
 		char c = h[i];
 		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			  (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '*';
+		          (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '*';
 		if (!ok)
 			return false;
 	}
@@ -72,8 +72,8 @@ static int exchange_rule(const char *h, FILE *out)
 	return fprintf(out, "host:\"%s\"@%s\n", h, DPI_EXCHANGE_NAME) < 0 ? -EIO : 0;
 }
 
-static int load_exchange_rules(struct ndpi_detection_module_struct *nd,
-			       const char *const *hosts, size_t n, char *err, size_t errlen)
+static int load_exchange_rules(struct ndpi_detection_module_struct *nd, const char *const *hosts,
+                               size_t n, char *err, size_t errlen)
 {
 	char path[] = "/tmp/mdmwatch-protos-XXXXXX";
 	int r = 0;
@@ -81,7 +81,7 @@ static int load_exchange_rules(struct ndpi_detection_module_struct *nd,
 	if (fd < 0) {
 		r = -errno;
 		snprintf(err, errlen, "cannot create a temporary nDPI rules file: %s",
-			 strerror(errno));
+		         strerror(errno));
 		return r;
 	}
 	FILE *out = fdopen(fd, "w");
@@ -95,12 +95,12 @@ static int load_exchange_rules(struct ndpi_detection_module_struct *nd,
 		r = exchange_rule(hosts[i], out);
 		if (r == -EAFNOSUPPORT)
 			snprintf(err, errlen,
-				 "--exchange %s: nDPI 4.2 matches IPv4 addresses and host names "
-				 "only; give the server's name instead",
-				 hosts[i]);
+			         "--exchange %s: nDPI 4.2 matches IPv4 addresses and host names "
+			         "only; give the server's name instead",
+			         hosts[i]);
 		else if (r < 0)
-			snprintf(err, errlen,
-				 "--exchange %s: not a host name or IPv4 address", hosts[i]);
+			snprintf(err, errlen, "--exchange %s: not a host name or IPv4 address",
+			         hosts[i]);
 	}
 	if (fclose(out) != 0 && r == 0) {
 		r = -EIO;
@@ -116,7 +116,7 @@ done:
 }
 
 int dpi_new(const char *protos_file, const char *const *exchange_hosts, size_t n,
-	    struct dpi **ret_dpi, char *err, size_t errlen)
+            struct dpi **ret_dpi, char *err, size_t errlen)
 {
 	struct dpi *d = calloc(1, sizeof(*d));
 	int r = -ENOMEM;
@@ -209,7 +209,7 @@ static enum dpi_class class_of(ndpi_protocol p)
 }
 
 enum dpi_class dpi_packet(struct dpi *d, struct dpi_flow *f, const uint8_t *ip, size_t len,
-			  uint64_t ts_us)
+                          uint64_t ts_us)
 {
 	if (f->cls != DPI_PENDING)
 		return f->cls;
@@ -244,9 +244,9 @@ void dpi_flow_result(struct dpi *d, struct dpi_flow *f, struct dpi_result *ret)
 	struct ndpi_flow_struct *nf = nflow(f);
 	memset(ret, 0, sizeof(*ret));
 	ret->cls = f->cls;
-	ret->exchange = d->exchange_id >= 0 &&
-			(f->proto.app_protocol == (uint16_t)d->exchange_id ||
-			 f->proto.master_protocol == (uint16_t)d->exchange_id);
+	ret->exchange =
+	    d->exchange_id >= 0 && (f->proto.app_protocol == (uint16_t)d->exchange_id ||
+	                            f->proto.master_protocol == (uint16_t)d->exchange_id);
 	ndpi_protocol2name(d->nd, f->proto, ret->name, sizeof(ret->name));
 	/* host_server_name is a fixed array in nDPI 4.2; copy within its bounds. */
 	size_t hn = strnlen(nf->host_server_name, sizeof(nf->host_server_name));

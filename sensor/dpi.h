@@ -33,8 +33,8 @@ enum dpi_class {
 
 struct dpi_result {
 	enum dpi_class cls;
-	bool exchange;	 /* matched an Exchange host or address rule */
-	char name[48];	 /* nDPI's name, e.g. "HTTP", "TLS.Microsoft", "Unknown" */
+	bool exchange; /* matched an Exchange host or address rule */
+	char name[48]; /* nDPI's name, e.g. "HTTP", "TLS.Microsoft", "Unknown" */
 	char host[LIMIT_HOSTNAME_BYTES + 1]; /* SNI or Host nDPI saw, may be empty */
 };
 
@@ -45,7 +45,7 @@ struct dpi_result {
  * negative errno and writes a message naming the file to err.
  */
 int dpi_new(const char *protos_file, const char *const *exchange_hosts, size_t n,
-	    struct dpi **ret_dpi, char *err, size_t errlen);
+            struct dpi **ret_dpi, char *err, size_t errlen);
 void dpi_free(struct dpi *d); /* accepts NULL */
 
 /* "nDPI 4.2.0 (...)" for the run record. */
@@ -62,7 +62,7 @@ void dpi_flow_free(struct dpi_flow *f); /* accepts NULL */
  * dpi_flow_result() has the details and the flow state may be freed.
  */
 enum dpi_class dpi_packet(struct dpi *d, struct dpi_flow *f, const uint8_t *ip, size_t len,
-			  uint64_t ts_us);
+                          uint64_t ts_us);
 
 /* Forces a decision from what was seen (nDPI's give-up with guessing). */
 enum dpi_class dpi_giveup(struct dpi *d, struct dpi_flow *f);

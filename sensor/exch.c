@@ -41,8 +41,8 @@ struct pending {
 	enum exchange_proto proto;
 	struct identity id; /* from this request's own Authorization */
 	bool id_ok;
-	bool binds_ntlm;	/* its Type 3 bound the connection */
-	bool owa_login;		/* POST .../auth.owa */
+	bool binds_ntlm; /* its Type 3 bound the connection */
+	bool owa_login;  /* POST .../auth.owa */
 	char form_user[IDENTITY_USER_MAX];
 	struct exchange_eas_query eas;
 	bool eas_ok;
@@ -251,7 +251,7 @@ static void scan_request_body(struct pending *p, bool complete)
 	if (p->owa_login) {
 		struct identity id;
 		enum identity_result r =
-			identity_from_owa_form((const char *)p->req.data, p->req.len, complete, &id);
+		    identity_from_owa_form((const char *)p->req.data, p->req.len, complete, &id);
 		if (r == IDENTITY_NEED_MORE && p->req.len < LIMIT_EXCH_SCAN_BYTES)
 			return;
 		if (r == IDENTITY_OK)
@@ -260,7 +260,7 @@ static void scan_request_body(struct pending *p, bool complete)
 		return;
 	}
 	enum soap_result r = soap_operation(p->req.data, p->req.len, complete, p->operation,
-					    sizeof(p->operation), NULL);
+	                                    sizeof(p->operation), NULL);
 	if (r == SOAP_NEED_MORE && p->req.len < LIMIT_EXCH_SCAN_BYTES)
 		return;
 	if (r != SOAP_OK)
@@ -300,12 +300,12 @@ static void on_response_headers(struct exch_conn *c, const struct http_event *ev
 	p->status = http_tx_status(ev->tx);
 	p->throttled = http_tx_header(ev->tx, 1, "X-MS-ASThrottle", &v, &n);
 	p->wbxml_resp = p->proto == EXCHANGE_EAS && p->status == 200 &&
-			http_tx_header(ev->tx, 1, "Content-Type", &v, &n) &&
-			ci_contains(v, n, "wbxml");
+	                http_tx_header(ev->tx, 1, "Content-Type", &v, &n) &&
+	                ci_contains(v, n, "wbxml");
 	p->resp.done = !p->wbxml_resp;
 	if (p->binds_ntlm && p->status == 401)
 		c->ntlm_user[0] = '\0'; /* the handshake failed: nothing bound */
-	if (p->streaming) /* the outcome of a session-long request, now */
+	if (p->streaming)               /* the outcome of a session-long request, now */
 		emit(c, p, false);
 }
 
@@ -329,7 +329,7 @@ bool exch_is_eas_refusal(int status, bool throttled, const char *method, int wbx
 
 /* DESIGN §3's order of identity sources; writes user and auth. */
 static void resolve_identity(const struct exch_conn *c, const struct pending *p,
-			     const char **ret_user, const char **ret_auth)
+                             const char **ret_user, const char **ret_auth)
 {
 	*ret_user = NULL;
 	*ret_auth = identity_auth_name(p->id.auth);
@@ -355,31 +355,31 @@ static void emit(struct exch_conn *c, struct pending *p, bool final)
 	resolve_identity(c, p, &user, &auth);
 	if (user == p->eas.user) {
 		identity_normalize_user(p->eas.user, strlen(p->eas.user), eas_user,
-					sizeof(eas_user), NULL);
+		                        sizeof(eas_user), NULL);
 		user = eas_user[0] ? eas_user : NULL;
 	}
 	struct exch_txn t = {
-		.ts_us = p->ts_us,
-		.tx_index = p->tx_index,
-		.method = p->method,
-		.uri = p->uri,
-		.host = p->host,
-		.user_agent = p->user_agent,
-		.user = user,
-		.auth = auth,
-		.protocol = exchange_proto_name(p->proto),
-		.operation = p->operation[0] ? p->operation : NULL,
-		.device_id = p->eas_ok && p->eas.device_id[0] ? p->eas.device_id : NULL,
-		.device_type = p->eas_ok && p->eas.device_type[0] ? p->eas.device_type : NULL,
-		.status = p->status,
-		.wbxml_status = p->wbxml_status,
-		.final = final,
-		.evaluate = !p->evaluated && (final || p->status != 0),
+	    .ts_us = p->ts_us,
+	    .tx_index = p->tx_index,
+	    .method = p->method,
+	    .uri = p->uri,
+	    .host = p->host,
+	    .user_agent = p->user_agent,
+	    .user = user,
+	    .auth = auth,
+	    .protocol = exchange_proto_name(p->proto),
+	    .operation = p->operation[0] ? p->operation : NULL,
+	    .device_id = p->eas_ok && p->eas.device_id[0] ? p->eas.device_id : NULL,
+	    .device_type = p->eas_ok && p->eas.device_type[0] ? p->eas.device_type : NULL,
+	    .status = p->status,
+	    .wbxml_status = p->wbxml_status,
+	    .final = final,
+	    .evaluate = !p->evaluated && (final || p->status != 0),
 	};
 	p->evaluated = p->evaluated || t.evaluate;
 	if (p->proto == EXCHANGE_EAS)
-		t.eas_refusal = exch_is_eas_refusal(p->status, p->throttled, p->method,
-						    p->wbxml_status);
+		t.eas_refusal =
+		    exch_is_eas_refusal(p->status, p->throttled, p->method, p->wbxml_status);
 	c->fn(c->ctx, &t, &p->row);
 }
 

@@ -40,22 +40,22 @@
 struct exch_conn;
 
 struct exch_txn {
-	uint64_t ts_us;	    /* capture time of the request headers */
+	uint64_t ts_us;     /* capture time of the request headers */
 	uint64_t tx_index;  /* per connection, from 0 */
 	const char *method; /* all strings NUL-terminated, borrowed for the call */
 	const char *uri;    /* request-target as on the wire */
 	const char *host;   /* NULL when absent */
 	const char *user_agent;
-	const char *user;      /* normalised, NULL when unknown */
-	const char *auth;      /* basic|ntlm|negotiate|bearer|form|none */
-	const char *protocol;  /* EAS, EWS ... or NULL (not an Exchange endpoint) */
-	const char *operation; /* NULL when unknown */
+	const char *user;                    /* normalised, NULL when unknown */
+	const char *auth;                    /* basic|ntlm|negotiate|bearer|form|none */
+	const char *protocol;                /* EAS, EWS ... or NULL (not an Exchange endpoint) */
+	const char *operation;               /* NULL when unknown */
 	const char *device_id, *device_type; /* ActiveSync, else NULL */
-	int status;	       /* HTTP status, 0 when no response */
-	int wbxml_status;      /* ActiveSync top-level Status, -1 when none */
-	bool eas_refusal;      /* an ActiveSync refusal (DESIGN §3) */
-	bool final;	       /* false: early emission (streaming methods) */
-	bool evaluate;	       /* the outcome is known now, for the first time:
+	int status;                          /* HTTP status, 0 when no response */
+	int wbxml_status;                    /* ActiveSync top-level Status, -1 when none */
+	bool eas_refusal;                    /* an ActiveSync refusal (DESIGN §3) */
+	bool final;                          /* false: early emission (streaming methods) */
+	bool evaluate;                       /* the outcome is known now, for the first time:
 				* the one call the detector should look at */
 };
 

@@ -55,9 +55,9 @@ enum {
 
 /* The struct flow part of a block, rounded up so that flow_ext() is aligned
  * for any type, as malloc()'s own result is. */
-#define FLOW_HDR_SIZE                                                   \
-	((sizeof(struct flow) + alignof(max_align_t) - 1) /             \
-	 alignof(max_align_t) * alignof(max_align_t))
+#define FLOW_HDR_SIZE                                                                              \
+	((sizeof(struct flow) + alignof(max_align_t) - 1) / alignof(max_align_t) *                 \
+	 alignof(max_align_t))
 
 /* Bucket array cap: 2^22 pointers is 32 MiB.  Beyond that many flows the
  * blocks themselves (>= 200 bytes each) dwarf it, and a load factor above
@@ -103,11 +103,11 @@ struct flow_table {
 void flow_config_default(struct flow_config *cfg)
 {
 	*cfg = (struct flow_config){
-		.max_flows = LIMIT_FLOWS,
-		.timeout_embryonic_s = LIMIT_TIMEOUT_EMBRYONIC_S,
-		.timeout_established_s = LIMIT_TIMEOUT_ESTABLISHED_S,
-		.timeout_closed_s = LIMIT_TIMEOUT_CLOSED_S,
-		.timeout_udp_s = LIMIT_TIMEOUT_UDP_S,
+	    .max_flows = LIMIT_FLOWS,
+	    .timeout_embryonic_s = LIMIT_TIMEOUT_EMBRYONIC_S,
+	    .timeout_established_s = LIMIT_TIMEOUT_ESTABLISHED_S,
+	    .timeout_closed_s = LIMIT_TIMEOUT_CLOSED_S,
+	    .timeout_udp_s = LIMIT_TIMEOUT_UDP_S,
 	};
 }
 
@@ -145,7 +145,7 @@ static uint32_t tuple_hash(const struct flow_table *t, const struct pkt *p)
 	size_t alen = addr_len(p->af);
 	int c = memcmp(p->src, p->dst, alen);
 	bool swap = c > 0 || (c == 0 && p->sport > p->dport);
-	uint64_t w[4] = { 0 };
+	uint64_t w[4] = {0};
 	uint16_t lo_port = swap ? p->dport : p->sport;
 	uint16_t hi_port = swap ? p->sport : p->dport;
 
@@ -155,8 +155,8 @@ static uint32_t tuple_hash(const struct flow_table *t, const struct pkt *p)
 	uint64_t h = t->seed;
 	for (size_t i = 0; i < 4; i++)
 		h = hash_mix(h, w[i]);
-	h = hash_mix(h, (uint64_t)lo_port << 48 | (uint64_t)hi_port << 32 |
-				(uint64_t)p->af << 8 | p->ip_proto);
+	h = hash_mix(h, (uint64_t)lo_port << 48 | (uint64_t)hi_port << 32 | (uint64_t)p->af << 8 |
+	                    p->ip_proto);
 	return (uint32_t)hash_final(h);
 }
 
@@ -168,10 +168,10 @@ static uint64_t random_seed(const void *salt)
 		return s;
 	/* The pool is not ready yet (early boot): a clock and a heap address
 	 * are guessable with effort, but at least not a constant. */
-	struct timespec ts = { 0 };
+	struct timespec ts = {0};
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return hash_final((uint64_t)ts.tv_sec << 32 ^ (uint64_t)ts.tv_nsec ^
-			  (uint64_t)(uintptr_t)salt);
+	                  (uint64_t)(uintptr_t)salt);
 }
 
 static uint32_t bucket_count(uint32_t max_flows)
@@ -357,8 +357,7 @@ static int sender_role(const struct pkt *p)
 	return 0;
 }
 
-static struct flow *flow_create(struct flow_table *t, const struct pkt *p, uint32_t h,
-				int *ret_dir)
+static struct flow *flow_create(struct flow_table *t, const struct pkt *p, uint32_t h, int *ret_dir)
 {
 	struct flow *f = flow_alloc(t);
 	if (!f)
@@ -421,13 +420,13 @@ static void flow_account(struct flow_table *t, struct flow *f, const struct pkt 
 }
 
 static bool endpoint_is(const struct flow *f, int role, const uint8_t *addr, uint16_t port,
-			size_t alen)
+                        size_t alen)
 {
 	return f->port[role] == port && memcmp(f->addr[role], addr, alen) == 0;
 }
 
 static struct flow *lookup(const struct flow_table *t, const struct pkt *p, uint32_t h,
-			   int *ret_dir)
+                           int *ret_dir)
 {
 	size_t alen = addr_len(p->af);
 
@@ -498,8 +497,7 @@ void flow_table_free(struct flow_table *t)
 	free(t);
 }
 
-struct flow *flow_packet(struct flow_table *t, const struct pkt *p, int *ret_dir,
-			 bool *ret_created)
+struct flow *flow_packet(struct flow_table *t, const struct pkt *p, int *ret_dir, bool *ret_created)
 {
 	/* decode.c hands over af 4 or 6 only; anything else is not a tuple
 	 * this table could key. */

@@ -64,10 +64,10 @@ struct flow {
 	enum flow_state state;
 	uint64_t first_us, last_us;
 	uint64_t pkts[2];
-	uint64_t bytes[2]; /* transport payload bytes on the wire, per direction */
-	uint8_t flags_seen[2]; /* TCP flags ORed, per direction */
+	uint64_t bytes[2];        /* transport payload bytes on the wire, per direction */
+	uint8_t flags_seen[2];    /* TCP flags ORed, per direction */
 	bool picked_up_midstream; /* no SYN seen when the flow was created */
-	uint64_t id; /* unique in the run, increasing with creation */
+	uint64_t id;              /* unique in the run, increasing with creation */
 
 	/* Private to flow.c. */
 	struct flow *hnext;
@@ -116,7 +116,7 @@ void flow_table_free(struct flow_table *t);
  * Timeouts are applied first, so the returned flow is live.
  */
 struct flow *flow_packet(struct flow_table *t, const struct pkt *p, int *ret_dir,
-			 bool *ret_created);
+                         bool *ret_created);
 
 /* Ends a flow now (the end callback runs with FLOW_END_CALLER). */
 void flow_end(struct flow_table *t, struct flow *f);

@@ -43,7 +43,7 @@
 
 struct http_engine; /* shared configuration, one per sensor */
 struct http_conn;   /* one per TCP connection */
-struct http_tx;	    /* opaque, valid during a callback */
+struct http_tx;     /* opaque, valid during a callback */
 
 enum http_event_kind {
 	HTTP_REQUEST_HEADERS,
@@ -66,12 +66,12 @@ typedef void (*http_event_fn)(void *ctx, const struct http_event *ev);
 
 struct http_stats {
 	uint64_t transactions;
-	uint64_t parse_errors;	 /* libhtp reported an error on a stream */
-	uint64_t resyncs;	 /* parser replaced after a gap outside a body */
-	uint64_t skipped_bytes;	 /* bytes skipped while resynchronising */
+	uint64_t parse_errors;   /* libhtp reported an error on a stream */
+	uint64_t resyncs;        /* parser replaced after a gap outside a body */
+	uint64_t skipped_bytes;  /* bytes skipped while resynchronising */
 	uint64_t body_truncated; /* body bytes not delivered (cap) */
-	uint64_t header_cap;	 /* messages that hit the header line or count cap */
-	uint64_t tx_cap;	 /* transactions dropped: too many in flight */
+	uint64_t header_cap;     /* messages that hit the header line or count cap */
+	uint64_t tx_cap;         /* transactions dropped: too many in flight */
 };
 
 /* NULL on failure. */
@@ -83,13 +83,12 @@ const struct http_stats *http_engine_stats(const struct http_engine *e);
  * A parser for one connection.  `fn`/`ctx` receive its events.  Addresses
  * are text (inet_ntop form) for libhtp's connection record.
  */
-struct http_conn *http_conn_new(struct http_engine *e, const char *client_ip,
-				uint16_t client_port, const char *server_ip, uint16_t server_port,
-				uint64_t ts_us, http_event_fn fn, void *ctx);
+struct http_conn *http_conn_new(struct http_engine *e, const char *client_ip, uint16_t client_port,
+                                const char *server_ip, uint16_t server_port, uint64_t ts_us,
+                                http_event_fn fn, void *ctx);
 
 /* Stream bytes of direction dir (0 client->server, 1 server->client). */
-void http_conn_data(struct http_conn *c, int dir, uint64_t ts_us, const uint8_t *data,
-		    size_t len);
+void http_conn_data(struct http_conn *c, int dir, uint64_t ts_us, const uint8_t *data, size_t len);
 /* n bytes of direction dir were lost. */
 void http_conn_gap(struct http_conn *c, int dir, uint64_t ts_us, uint64_t n);
 /* Direction dir ended (FIN/RST/flow end). */
@@ -104,7 +103,7 @@ bool http_tx_uri(const struct http_tx *tx, const char **ret, size_t *ret_len);
 /* A request (dir 0) or response (dir 1) header by case-insensitive name; the
  * first one when repeated. */
 bool http_tx_header(const struct http_tx *tx, int dir, const char *name, const char **ret,
-		    size_t *ret_len);
+                    size_t *ret_len);
 /* Response status code, 0 before the response headers. */
 int http_tx_status(const struct http_tx *tx);
 /* "HTTP/1.1" etc. */

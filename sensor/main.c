@@ -29,9 +29,9 @@
 #include "stats.h"
 
 #define MDMWATCH_VERSION "0.1.0"
-#define MAX_INPUTS 4096
-#define MAX_EXCHANGE 256
-#define MAX_FILTER 4096
+#define MAX_INPUTS       4096
+#define MAX_EXCHANGE     256
+#define MAX_FILTER       4096
 
 struct options {
 	const char *inputs[MAX_INPUTS];
@@ -50,7 +50,7 @@ struct options {
 	const char *keylogs[MAX_EXCHANGE];
 	size_t n_keylogs;
 	const char *rsa_key;
-	unsigned cli_set; /* CONFIG_SET_* limits given on the command line */
+	unsigned cli_set;   /* CONFIG_SET_* limits given on the command line */
 	struct config file; /* -c */
 	struct detect_config detect;
 	const char *all_exchange[MAX_EXCHANGE + CONFIG_MAX_ITEMS];
@@ -81,39 +81,40 @@ static void on_signal(int sig)
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: mdmwatch -r FILE [-r FILE]... [options] [BPF expression]\n"
-		"       mdmwatch -i IFACE [options] [BPF expression]\n"
-		"\n"
-		"  -r, --read FILE          read a pcap or pcapng file (- for stdin); repeatable,\n"
-		"                           files are read in the order given\n"
-		"  -i, --interface IFACE    capture live from IFACE\n"
-		"  -d, --db FILE            SQLite database (default ./mdmwatch.db)\n"
-		"  -c, --config FILE        policy and limits (see README \"Configuration\")\n"
-		"  -k, --keylog FILE        TLS secrets, NSS key log format (repeatable; followed\n"
-		"                           while capturing live); pcapng inputs' own secrets\n"
-		"                           (Decryption Secrets Blocks) are used too\n"
-		"      --rsa-key FILE       the server's RSA private key (PEM), for the RSA key\n"
-		"                           exchange without a key log\n"
-		"      --json FILE|-        alerts as NDJSON as well, one line per alert\n"
-		"      --exchange HOST      an Exchange front-end (host name or IPv4 address);\n"
-		"                           repeatable; nDPI labels its flows \"Exchange\"\n"
-		"      --ndpi-protos FILE   an nDPI custom protocols file\n"
-		"      --all-http           record every HTTP transaction, not only Exchange ones\n"
-		"      --dump-flows FILE|-  write one line per flow as it ends\n"
-		"      --max-flows N        flow table cap (default %u)\n"
-		"      --reasm-memcap BYTES out-of-order bytes held across flows (default %u)\n"
-		"      --reasm-dir-cap BYTES out-of-order bytes held per direction (default %u)\n"
-		"      --reasm-depth BYTES  stop reassembling a direction after BYTES (default 0,\n"
-		"                           no limit)\n"
-		"      --progress, --no-progress  progress line on stderr (default: on a terminal)\n"
-		"  -q, --quiet              no run summary\n"
-		"  -V, --version            print the version\n"
-		"  -h, --help               this help\n"
-		"\n"
-		"Exit status: 0 done, 1 an input or output failed (the rest is still processed),\n"
-		"2 usage error.\n",
-		LIMIT_FLOWS, LIMIT_REASM_TOTAL_BYTES, LIMIT_REASM_DIR_BYTES);
+	fprintf(
+	    out,
+	    "usage: mdmwatch -r FILE [-r FILE]... [options] [BPF expression]\n"
+	    "       mdmwatch -i IFACE [options] [BPF expression]\n"
+	    "\n"
+	    "  -r, --read FILE          read a pcap or pcapng file (- for stdin); repeatable,\n"
+	    "                           files are read in the order given\n"
+	    "  -i, --interface IFACE    capture live from IFACE\n"
+	    "  -d, --db FILE            SQLite database (default ./mdmwatch.db)\n"
+	    "  -c, --config FILE        policy and limits (see README \"Configuration\")\n"
+	    "  -k, --keylog FILE        TLS secrets, NSS key log format (repeatable; followed\n"
+	    "                           while capturing live); pcapng inputs' own secrets\n"
+	    "                           (Decryption Secrets Blocks) are used too\n"
+	    "      --rsa-key FILE       the server's RSA private key (PEM), for the RSA key\n"
+	    "                           exchange without a key log\n"
+	    "      --json FILE|-        alerts as NDJSON as well, one line per alert\n"
+	    "      --exchange HOST      an Exchange front-end (host name or IPv4 address);\n"
+	    "                           repeatable; nDPI labels its flows \"Exchange\"\n"
+	    "      --ndpi-protos FILE   an nDPI custom protocols file\n"
+	    "      --all-http           record every HTTP transaction, not only Exchange ones\n"
+	    "      --dump-flows FILE|-  write one line per flow as it ends\n"
+	    "      --max-flows N        flow table cap (default %u)\n"
+	    "      --reasm-memcap BYTES out-of-order bytes held across flows (default %u)\n"
+	    "      --reasm-dir-cap BYTES out-of-order bytes held per direction (default %u)\n"
+	    "      --reasm-depth BYTES  stop reassembling a direction after BYTES (default 0,\n"
+	    "                           no limit)\n"
+	    "      --progress, --no-progress  progress line on stderr (default: on a terminal)\n"
+	    "  -q, --quiet              no run summary\n"
+	    "  -V, --version            print the version\n"
+	    "  -h, --help               this help\n"
+	    "\n"
+	    "Exit status: 0 done, 1 an input or output failed (the rest is still processed),\n"
+	    "2 usage error.\n",
+	    LIMIT_FLOWS, LIMIT_REASM_TOTAL_BYTES, LIMIT_REASM_DIR_BYTES);
 }
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
@@ -143,27 +144,27 @@ enum {
 };
 
 static const struct option long_opts[] = {
-	{ "read", required_argument, NULL, 'r' },
-	{ "interface", required_argument, NULL, 'i' },
-	{ "db", required_argument, NULL, 'd' },
-	{ "exchange", required_argument, NULL, OPT_EXCHANGE },
-	{ "ndpi-protos", required_argument, NULL, OPT_NDPI_PROTOS },
-	{ "dump-flows", required_argument, NULL, OPT_DUMP_FLOWS },
-	{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
-	{ "reasm-memcap", required_argument, NULL, OPT_REASM_MEMCAP },
-	{ "reasm-dir-cap", required_argument, NULL, OPT_REASM_DIR_CAP },
-	{ "reasm-depth", required_argument, NULL, OPT_REASM_DEPTH },
-	{ "progress", no_argument, NULL, OPT_PROGRESS },
-	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
-	{ "all-http", no_argument, NULL, OPT_ALL_HTTP },
-	{ "config", required_argument, NULL, 'c' },
-	{ "keylog", required_argument, NULL, 'k' },
-	{ "rsa-key", required_argument, NULL, OPT_RSA_KEY },
-	{ "json", required_argument, NULL, OPT_JSON },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "version", no_argument, NULL, 'V' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+    {"read", required_argument, NULL, 'r'},
+    {"interface", required_argument, NULL, 'i'},
+    {"db", required_argument, NULL, 'd'},
+    {"exchange", required_argument, NULL, OPT_EXCHANGE},
+    {"ndpi-protos", required_argument, NULL, OPT_NDPI_PROTOS},
+    {"dump-flows", required_argument, NULL, OPT_DUMP_FLOWS},
+    {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
+    {"reasm-memcap", required_argument, NULL, OPT_REASM_MEMCAP},
+    {"reasm-dir-cap", required_argument, NULL, OPT_REASM_DIR_CAP},
+    {"reasm-depth", required_argument, NULL, OPT_REASM_DEPTH},
+    {"progress", no_argument, NULL, OPT_PROGRESS},
+    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+    {"all-http", no_argument, NULL, OPT_ALL_HTTP},
+    {"config", required_argument, NULL, 'c'},
+    {"keylog", required_argument, NULL, 'k'},
+    {"rsa-key", required_argument, NULL, OPT_RSA_KEY},
+    {"json", required_argument, NULL, OPT_JSON},
+    {"quiet", no_argument, NULL, 'q'},
+    {"version", no_argument, NULL, 'V'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 /* One numeric option into its config field; 0 or a usage exit status. */
@@ -173,25 +174,29 @@ static int numeric_option(struct options *o, int opt, const char *arg)
 	switch (opt) {
 	case OPT_MAX_FLOWS:
 		if (config_parse_size(arg, 1u << 26, &v) < 0 || v == 0)
-			return usage_error("--max-flows: expected a number from 1 to 67108864, got '%s'", arg);
+			return usage_error(
+			    "--max-flows: expected a number from 1 to 67108864, got '%s'", arg);
 		o->cfg.flow.max_flows = (uint32_t)v;
 		o->cli_set |= CONFIG_SET_FLOWS;
 		return 0;
 	case OPT_REASM_MEMCAP:
 		if (config_parse_size(arg, UINT64_C(1) << 40, &v) < 0)
-			return usage_error("--reasm-memcap: expected a size such as 256M, got '%s'", arg);
+			return usage_error("--reasm-memcap: expected a size such as 256M, got '%s'",
+			                   arg);
 		o->cfg.reasm.max_total = v;
 		o->cli_set |= CONFIG_SET_MEMCAP;
 		return 0;
 	case OPT_REASM_DIR_CAP:
 		if (config_parse_size(arg, UINT32_MAX, &v) < 0)
-			return usage_error("--reasm-dir-cap: expected a size such as 1M, got '%s'", arg);
+			return usage_error("--reasm-dir-cap: expected a size such as 1M, got '%s'",
+			                   arg);
 		o->cfg.reasm.max_dir_bytes = (uint32_t)v;
 		o->cli_set |= CONFIG_SET_DIR_CAP;
 		return 0;
 	case OPT_REASM_DEPTH:
 		if (config_parse_size(arg, UINT64_MAX, &v) < 0)
-			return usage_error("--reasm-depth: expected a size such as 10M or 0, got '%s'", arg);
+			return usage_error(
+			    "--reasm-depth: expected a size such as 10M or 0, got '%s'", arg);
 		o->cfg.reasm.depth = v;
 		o->cli_set |= CONFIG_SET_DEPTH;
 		return 0;
@@ -219,7 +224,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_EXCHANGE:
 			if (o->n_exchange == MAX_EXCHANGE)
-				return usage_error("too many --exchange hosts (at most %d)", MAX_EXCHANGE);
+				return usage_error("too many --exchange hosts (at most %d)",
+				                   MAX_EXCHANGE);
 			o->exchange[o->n_exchange++] = optarg;
 			break;
 		case OPT_NDPI_PROTOS:
@@ -245,7 +251,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'k':
 			if (o->n_keylogs == MAX_EXCHANGE)
-				return usage_error("too many --keylog files (at most %d)", MAX_EXCHANGE);
+				return usage_error("too many --keylog files (at most %d)",
+				                   MAX_EXCHANGE);
 			o->keylogs[o->n_keylogs++] = optarg;
 			break;
 		case OPT_RSA_KEY:
@@ -273,13 +280,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 	}
 	if (!o->n_inputs == !o->iface)
 		return usage_error("%s", o->iface ? "give -r FILE or -i IFACE, not both"
-						  : "nothing to read: give -r FILE or -i IFACE");
+		                                  : "nothing to read: give -r FILE or -i IFACE");
 	size_t used = 0;
 	for (int i = optind; i < argc; i++) {
 		int n = snprintf(o->filter + used, sizeof(o->filter) - used, "%s%s",
-				 used ? " " : "", argv[i]);
+		                 used ? " " : "", argv[i]);
 		if (n < 0 || (size_t)n >= sizeof(o->filter) - used)
-			return usage_error("the filter expression is longer than %d bytes", MAX_FILTER - 1);
+			return usage_error("the filter expression is longer than %d bytes",
+			                   MAX_FILTER - 1);
 		used += (size_t)n;
 	}
 	return -1;
@@ -299,16 +307,16 @@ static void progress_line(struct run *run, struct capture *c, unsigned idx, doub
 	double mb = (double)(run->info.input_bytes + pos) / 1e6;
 	if (size)
 		fprintf(stderr, "\r  input %u/%u: %3.0f%% of %.1f MB, %.1f MB/s   ", idx + 1,
-			run->o->n_inputs, 100.0 * (double)pos / (double)size, (double)size / 1e6,
-			el > 0 ? mb / el : 0);
+		        run->o->n_inputs, 100.0 * (double)pos / (double)size, (double)size / 1e6,
+		        el > 0 ? mb / el : 0);
 	else
 		fprintf(stderr, "\r  input %u/%u: %.1f MB, %.1f MB/s   ", idx + 1, run->o->n_inputs,
-			mb, el > 0 ? mb / el : 0);
+		        mb, el > 0 ? mb / el : 0);
 }
 
 /* Reads one capture to its end; problems are reported and counted. */
 static void read_capture(struct run *run, struct capture *c, const char *name, unsigned idx,
-			 double t0, int show_progress)
+                         double t0, int show_progress)
 {
 	int lt = capture_linktype(c);
 	struct capture_frame fr;
@@ -353,14 +361,14 @@ static int open_input(struct run *run, const char *name, bool live, struct captu
 	char err[512];
 	struct capture *c = NULL;
 	int r = live ? capture_open_live(name, &c, err, sizeof(err))
-		     : capture_open_file(name, &c, err, sizeof(err));
+	             : capture_open_file(name, &c, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "mdmwatch: %s\n", err);
 		return 1;
 	}
 	if (!decode_linktype_supported(capture_linktype(c))) {
 		fprintf(stderr, "mdmwatch: %s: link type %s (%d) is not supported\n", name,
-			capture_linktype_name(c), capture_linktype(c));
+		        capture_linktype_name(c), capture_linktype(c));
 		capture_close(c);
 		return 1;
 	}
@@ -443,7 +451,7 @@ static void on_bad_keylog_line(void *ctx, const char *source, uint64_t line, con
 	struct run *run = ctx;
 	if (run->bad_keylog_lines++ < 10)
 		fprintf(stderr, "mdmwatch: %s:%llu: %s (line ignored)\n", source,
-			(unsigned long long)line, why);
+		        (unsigned long long)line, why);
 	else if (run->bad_keylog_lines == 11)
 		fprintf(stderr, "mdmwatch: more bad key log lines; see the run summary\n");
 }
@@ -473,7 +481,7 @@ static int open_secrets(struct run *run)
 		enum pcapng_dsb_result r = pcapng_dsb_load(o->inputs[i], run->kl, &info);
 		if (r == PCAPNG_DSB_CORRUPT)
 			fprintf(stderr, "mdmwatch: %s: secrets not read past byte %llu: %s\n",
-				o->inputs[i], (unsigned long long)info.error_offset, info.error);
+			        o->inputs[i], (unsigned long long)info.error_offset, info.error);
 	}
 	if (o->rsa_key && tlsdec_rsa_load(o->rsa_key, &run->rsa, err, sizeof(err)) < 0) {
 		fprintf(stderr, "mdmwatch: %s\n", err);
@@ -489,14 +497,14 @@ static int open_outputs(struct run *run)
 	struct options *o = run->o;
 	char err[512];
 	struct output_config oc = {
-		.db_path = o->db_path ? o->db_path : "mdmwatch.db",
-		.dump_path = o->dump_flows,
-		.version = MDMWATCH_VERSION,
-		.mode = o->iface ? "live" : "offline",
-		.inputs = o->iface ? &o->iface : o->inputs,
-		.n_inputs = o->iface ? 1 : o->n_inputs,
-		.json_path = o->json_path,
-		.detect = &o->detect,
+	    .db_path = o->db_path ? o->db_path : "mdmwatch.db",
+	    .dump_path = o->dump_flows,
+	    .version = MDMWATCH_VERSION,
+	    .mode = o->iface ? "live" : "offline",
+	    .inputs = o->iface ? &o->iface : o->inputs,
+	    .n_inputs = o->iface ? 1 : o->n_inputs,
+	    .json_path = o->json_path,
+	    .detect = &o->detect,
 	};
 	if (output_open(&oc, &run->out, err, sizeof(err)) < 0) {
 		fprintf(stderr, "mdmwatch: %s\n", err);
@@ -508,7 +516,7 @@ static int open_outputs(struct run *run)
 int main(int argc, char **argv)
 {
 	static struct options o;
-	struct run run = { .o = &o };
+	struct run run = {.o = &o};
 	char err[512];
 
 	o.progress = -1;
@@ -542,7 +550,7 @@ int main(int argc, char **argv)
 		return r == -EINVAL || r == -EAFNOSUPPORT ? 2 : 1;
 	}
 
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = {.sa_handler = on_signal};
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

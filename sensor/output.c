@@ -59,7 +59,7 @@ static void fail(struct output *o, const char *what, int r)
 {
 	if (!o->failed)
 		snprintf(o->first_error, sizeof(o->first_error), "%s: %s", what,
-			 o->db && db_errmsg(o->db)[0] ? db_errmsg(o->db) : strerror(-r));
+		         o->db && db_errmsg(o->db)[0] ? db_errmsg(o->db) : strerror(-r));
 	o->failed = 1;
 }
 
@@ -90,16 +90,16 @@ static int open_db(struct output *o, const struct output_config *cfg, char *err,
 		return r;
 	char *inputs = join_inputs(cfg->inputs, cfg->n_inputs);
 	struct db_run run = {
-		.version = cfg->version,
-		.mode = cfg->mode,
-		.inputs = inputs,
-		.started_us = wall_us(),
+	    .version = cfg->version,
+	    .mode = cfg->mode,
+	    .inputs = inputs,
+	    .started_us = wall_us(),
 	};
 	r = inputs ? db_run_begin(o->db, &run, &o->run_id) : -ENOMEM;
 	free(inputs);
 	if (r < 0)
 		snprintf(err, errlen, "%s: cannot record the run: %s", cfg->db_path,
-			 db_errmsg(o->db));
+		         db_errmsg(o->db));
 	return r;
 }
 
@@ -115,8 +115,11 @@ static void json_str(FILE *f, const char *s)
 	const unsigned char *p = (const unsigned char *)s;
 	while (*p) {
 		unsigned c = *p;
-		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
-			 : (c & 0xf8) == 0xf0 ? 4 : 0;
+		size_t n = c < 0x80             ? 1
+		           : (c & 0xe0) == 0xc0 ? 2
+		           : (c & 0xf0) == 0xe0 ? 3
+		           : (c & 0xf8) == 0xf0 ? 4
+		                                : 0;
 		bool ok = n > 0 && !(n == 2 && c < 0xc2);
 		for (size_t i = 1; ok && i < n; i++)
 			ok = (p[i] & 0xc0) == 0x80;
@@ -154,10 +157,10 @@ static void json_alert(struct output *o, const struct detect_alert *a, int64_t i
 	FILE *f = o->json;
 	fprintf(f, "{\"id\":%lld", (long long)id);
 	json_ts(f, "ts", a->ts_us);
-	const char *k[] = { "severity", "rule", "matched_by", "user", "client_ip", "device_id",
-			    "protocol", "user_agent", "summary", "remediation" };
-	const char *v[] = { a->severity, a->rule, a->matched_by, a->user, a->client_ip,
-			    a->device_id, a->protocol, a->user_agent, a->summary, a->remediation };
+	const char *k[] = {"severity",  "rule",     "matched_by", "user",    "client_ip",
+	                   "device_id", "protocol", "user_agent", "summary", "remediation"};
+	const char *v[] = {a->severity,  a->rule,     a->matched_by, a->user,    a->client_ip,
+	                   a->device_id, a->protocol, a->user_agent, a->summary, a->remediation};
 	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
 		fprintf(f, ",\"%s\":", k[i]);
 		json_str(f, v[i]);
@@ -195,21 +198,21 @@ static void on_alert(void *ctx, const struct detect_alert *a)
 	if (a->is_new) {
 		o->alerts[a->severity[0] == 'h' ? 0 : a->severity[0] == 'm' ? 1 : 2]++;
 		struct db_alert row = {
-			.run_id = o->run_id,
-			.ts_us = a->ts_us,
-			.severity = a->severity,
-			.rule = a->rule,
-			.matched_by = a->matched_by,
-			.user = a->user,
-			.client_ip = a->client_ip,
-			.device_id = a->device_id,
-			.protocol = a->protocol,
-			.user_agent = a->user_agent,
-			.summary = a->summary,
-			.remediation = a->remediation,
-			.first_seen_us = a->first_seen_us,
-			.last_seen_us = a->last_seen_us,
-			.count = a->count,
+		    .run_id = o->run_id,
+		    .ts_us = a->ts_us,
+		    .severity = a->severity,
+		    .rule = a->rule,
+		    .matched_by = a->matched_by,
+		    .user = a->user,
+		    .client_ip = a->client_ip,
+		    .device_id = a->device_id,
+		    .protocol = a->protocol,
+		    .user_agent = a->user_agent,
+		    .summary = a->summary,
+		    .remediation = a->remediation,
+		    .first_seen_us = a->first_seen_us,
+		    .last_seen_us = a->last_seen_us,
+		    .count = a->count,
 		};
 		if (o->db)
 			r = db_alert_insert(o->db, &row, a->sink_slot);
@@ -217,7 +220,7 @@ static void on_alert(void *ctx, const struct detect_alert *a)
 			*a->sink_slot = ++o->next_slot;
 	} else if (o->db) {
 		r = db_alert_update(o->db, *a->sink_slot, a->first_seen_us, a->last_seen_us,
-				    a->count);
+		                    a->count);
 	}
 	if (r < 0)
 		fail(o, "database alerts", r);
@@ -225,7 +228,8 @@ static void on_alert(void *ctx, const struct detect_alert *a)
 		if (a->refusal_row > 0)
 			r = db_alert_add_evidence(o->db, *a->sink_slot, a->refusal_row, "refusal");
 		if (r >= 0 && a->fallback_row > 0)
-			r = db_alert_add_evidence(o->db, *a->sink_slot, a->fallback_row, "fallback");
+			r = db_alert_add_evidence(o->db, *a->sink_slot, a->fallback_row,
+			                          "fallback");
 		if (r < 0)
 			fail(o, "database alert evidence", r);
 	}
@@ -300,12 +304,12 @@ void output_print_alerts(FILE *out, const struct output *o)
 	struct top_alert top[TOP_ALERTS];
 	size_t n = o->n_top;
 	fprintf(out, "  alerts: %" PRIu64 " high, %" PRIu64 " medium, %" PRIu64 " low\n",
-		o->alerts[0], o->alerts[1], o->alerts[2]);
+	        o->alerts[0], o->alerts[1], o->alerts[2]);
 	memcpy(top, o->top, n * sizeof(top[0]));
 	qsort(top, n, sizeof(top[0]), top_cmp);
 	for (size_t i = 0; i < n && i < 10; i++) {
 		fprintf(out, "    %-6s %-32s %-24s %-5s x%" PRIu64 "\n", top[i].severity,
-			top[i].rule, top[i].who, top[i].protocol, top[i].count);
+		        top[i].rule, top[i].who, top[i].protocol, top[i].count);
 		if (top[i].fix[0] && top[i].severity[0] != 'l')
 			fprintf(out, "           fix: %s\n", top[i].fix);
 	}
@@ -326,7 +330,7 @@ static void format_ip(char *out, size_t n, uint8_t af, const uint8_t *addr)
 
 /* --dump-flows: one line per flow, see README "--dump-flows". */
 static void dump_flow(struct output *o, const struct flow_record *rec, const char *cip,
-		      const char *sip)
+                      const char *sip)
 {
 	const struct flow *f = rec->flow;
 	char c[80], s[80];
@@ -338,43 +342,43 @@ static void dump_flow(struct output *o, const struct flow_record *rec, const cha
 		snprintf(s, sizeof(s), "%s:%u", sip, f->port[1]);
 	}
 	fprintf(o->dump, "%s %s > %s app=%s reasm=%s pkts=%" PRIu64 "/%" PRIu64,
-		f->proto == 6 ? "tcp" : "udp", c, s, rec->dpi.name[0] ? rec->dpi.name : "Unknown",
-		rec->reassembled ? "yes" : "no", f->pkts[0], f->pkts[1]);
+	        f->proto == 6 ? "tcp" : "udp", c, s, rec->dpi.name[0] ? rec->dpi.name : "Unknown",
+	        rec->reassembled ? "yes" : "no", f->pkts[0], f->pkts[1]);
 	if (rec->reassembled)
 		fprintf(o->dump,
-			" c2s=%" PRIu64 ":%s s2c=%" PRIu64 ":%s gaps=%" PRIu64 "/%" PRIu64
-			" anomalies=%u",
-			rec->stream_bytes[0], rec->have_digest ? rec->sha256[0] : "-",
-			rec->stream_bytes[1], rec->have_digest ? rec->sha256[1] : "-", rec->gaps[0],
-			rec->gaps[1], rec->anomalies);
+		        " c2s=%" PRIu64 ":%s s2c=%" PRIu64 ":%s gaps=%" PRIu64 "/%" PRIu64
+		        " anomalies=%u",
+		        rec->stream_bytes[0], rec->have_digest ? rec->sha256[0] : "-",
+		        rec->stream_bytes[1], rec->have_digest ? rec->sha256[1] : "-", rec->gaps[0],
+		        rec->gaps[1], rec->anomalies);
 	fputc('\n', o->dump);
 }
 
 static void db_flow_row(struct output *o, const struct flow *f, const struct dpi_result *dpi,
-			const char *cip, const char *sip, struct db_flow *row)
+                        const char *cip, const char *sip, struct db_flow *row)
 {
 	bool tls = dpi->cls == DPI_TLS;
 	*row = (struct db_flow){
-		.run_id = o->run_id,
-		.client_ip = cip,
-		.client_port = f->port[0],
-		.server_ip = sip,
-		.server_port = f->port[1],
-		.first_seen_us = f->first_us,
-		.last_seen_us = f->last_us,
-		.pkts_c2s = f->pkts[0],
-		.pkts_s2c = f->pkts[1],
-		.bytes_c2s = f->bytes[0],
-		.bytes_s2c = f->bytes[1],
-		.app = dpi->name[0] ? dpi->name : "Unknown",
-		.sni = tls && dpi->host[0] ? dpi->host : NULL,
+	    .run_id = o->run_id,
+	    .client_ip = cip,
+	    .client_port = f->port[0],
+	    .server_ip = sip,
+	    .server_port = f->port[1],
+	    .first_seen_us = f->first_us,
+	    .last_seen_us = f->last_us,
+	    .pkts_c2s = f->pkts[0],
+	    .pkts_s2c = f->pkts[1],
+	    .bytes_c2s = f->bytes[0],
+	    .bytes_s2c = f->bytes[1],
+	    .app = dpi->name[0] ? dpi->name : "Unknown",
+	    .sni = tls && dpi->host[0] ? dpi->host : NULL,
 	};
 }
 
 /* A kept flow gets its row when it starts, so that its transactions can
  * point at it; the row is completed when the flow ends. */
 void output_flow_start(void *ctx, const struct flow *f, const struct dpi_result *dpi,
-		       int64_t *sink_id)
+                       int64_t *sink_id)
 {
 	struct output *o = ctx;
 	char cip[64], sip[64];
@@ -390,7 +394,7 @@ void output_flow_start(void *ctx, const struct flow *f, const struct dpi_result 
 }
 
 static void db_flow_end(struct output *o, const struct flow_record *rec, const char *cip,
-			const char *sip)
+                        const char *sip)
 {
 	struct db_flow row;
 	db_flow_row(o, rec->flow, &rec->dpi, cip, sip, &row);
@@ -406,13 +410,13 @@ static void db_flow_end(struct output *o, const struct flow_record *rec, const c
 		row.decrypt_note = m->why != TLSU_NONE ? tls_undecrypted_name(m->why) : NULL;
 	}
 	int r = rec->sink_id ? db_flow_update(o->db, rec->sink_id, &row)
-			     : db_flow_insert(o->db, &row, &(int64_t){ 0 });
+	                     : db_flow_insert(o->db, &row, &(int64_t){0});
 	if (r < 0)
 		fail(o, "database flows", r);
 }
 
 void output_txn(void *ctx, const struct flow *f, int64_t flow_sink_id, bool tls,
-		const struct exch_txn *t, int64_t *row)
+                const struct exch_txn *t, int64_t *row)
 {
 	struct output *o = ctx;
 	char cip[64], sip[64];
@@ -424,25 +428,25 @@ void output_txn(void *ctx, const struct flow *f, int64_t flow_sink_id, bool tls,
 			r = db_transaction_set_status(o->db, *row, t->status);
 	} else if (o->db) {
 		struct db_transaction txn = {
-			.run_id = o->run_id,
-			.flow_id = flow_sink_id,
-			.ts_us = t->ts_us,
-			.client_ip = cip,
-			.client_port = f->port[0],
-			.server_ip = sip,
-			.server_port = f->port[1],
-			.host = t->host,
-			.method = t->method,
-			.uri = t->uri,
-			.status = t->status,
-			.user_agent = t->user_agent,
-			.user = t->user,
-			.auth = t->auth,
-			.protocol = t->protocol,
-			.operation = t->operation,
-			.device_id = t->device_id,
-			.device_type = t->device_type,
-			.tls = tls,
+		    .run_id = o->run_id,
+		    .flow_id = flow_sink_id,
+		    .ts_us = t->ts_us,
+		    .client_ip = cip,
+		    .client_port = f->port[0],
+		    .server_ip = sip,
+		    .server_port = f->port[1],
+		    .host = t->host,
+		    .method = t->method,
+		    .uri = t->uri,
+		    .status = t->status,
+		    .user_agent = t->user_agent,
+		    .user = t->user,
+		    .auth = t->auth,
+		    .protocol = t->protocol,
+		    .operation = t->operation,
+		    .device_id = t->device_id,
+		    .device_type = t->device_type,
+		    .tls = tls,
 		};
 		r = db_transaction_insert(o->db, &txn, row);
 	}
@@ -450,16 +454,16 @@ void output_txn(void *ctx, const struct flow *f, int64_t flow_sink_id, bool tls,
 		fail(o, "database transactions", r);
 	if (o->det && t->evaluate && t->protocol) {
 		struct detect_event ev = {
-			.ts_us = t->ts_us,
-			.user = t->user,
-			.client_ip = cip,
-			.device_id = t->device_id,
-			.protocol = t->protocol,
-			.operation = t->operation,
-			.user_agent = t->user_agent,
-			.status = t->status,
-			.eas_refusal = t->eas_refusal,
-			.txn_row = *row,
+		    .ts_us = t->ts_us,
+		    .user = t->user,
+		    .client_ip = cip,
+		    .device_id = t->device_id,
+		    .protocol = t->protocol,
+		    .operation = t->operation,
+		    .user_agent = t->user_agent,
+		    .status = t->status,
+		    .eas_refusal = t->eas_refusal,
+		    .txn_row = *row,
 		};
 		detect_event(o->det, &ev);
 	}
@@ -488,14 +492,14 @@ void output_tick(struct output *o)
 
 /* Every counter of the run summary, by a stable name. */
 static size_t run_counters(const struct output *o, const struct sensor *s,
-			   const struct run_info *ri, struct db_counter *c)
+                           const struct run_info *ri, struct db_counter *c)
 {
 	const struct sensor_stats *st = sensor_stats(s);
 	const struct flow_stats *fs = sensor_flow_stats(s);
 	const struct reasm_stats *rs = sensor_reasm_stats(s);
 	const struct defrag_stats *ds = sensor_defrag_stats(s);
 	size_t n = 0;
-#define C(nm, v) c[n++] = (struct db_counter){ .name = (nm), .value = (uint64_t)(v) }
+#define C(nm, v) c[n++] = (struct db_counter){.name = (nm), .value = (uint64_t)(v)}
 	C("inputs", ri->inputs);
 	C("inputs_failed", ri->inputs_failed);
 	C("input_bytes", ri->input_bytes);
@@ -556,14 +560,14 @@ static size_t run_counters(const struct output *o, const struct sensor *s,
 	}
 	for (int a = 1; a < ANOMALY__COUNT; a++)
 		if (st->anomalies[a])
-			c[n++] = (struct db_counter){ .name = anomaly_name(a),
-						      .value = st->anomalies[a] };
+			c[n++] =
+			    (struct db_counter){.name = anomaly_name(a), .value = st->anomalies[a]};
 #undef C
 	return n;
 }
 
-int output_close(struct output *o, const struct sensor *s, const struct run_info *ri,
-		 char *err, size_t errlen)
+int output_close(struct output *o, const struct sensor *s, const struct run_info *ri, char *err,
+                 size_t errlen)
 {
 	if (!o)
 		return 0;
@@ -586,7 +590,7 @@ int output_close(struct output *o, const struct sensor *s, const struct run_info
 			bad = true;
 		if (bad && !o->failed) {
 			snprintf(o->first_error, sizeof(o->first_error), "%s: write failed",
-				 o->dump_name);
+			         o->dump_name);
 			o->failed = 1;
 		}
 	}
@@ -596,7 +600,7 @@ int output_close(struct output *o, const struct sensor *s, const struct run_info
 			bad = true;
 		if (bad && !o->failed) {
 			snprintf(o->first_error, sizeof(o->first_error), "%s: write failed",
-				 o->json_name);
+			         o->json_name);
 			o->failed = 1;
 		}
 	}

@@ -20,13 +20,13 @@
 struct output;
 
 struct output_config {
-	const char *db_path;	 /* NULL: no database */
-	const char *dump_path;	 /* NULL: none, "-": stdout */
+	const char *db_path;   /* NULL: no database */
+	const char *dump_path; /* NULL: none, "-": stdout */
 	const char *version;
-	const char *mode;	 /* "offline" or "live" */
+	const char *mode; /* "offline" or "live" */
 	const char *const *inputs;
 	unsigned n_inputs;
-	const char *json_path;		    /* NULL: none, "-": stdout */
+	const char *json_path;              /* NULL: none, "-": stdout */
 	const struct detect_config *detect; /* the correlator's policy */
 };
 
@@ -35,18 +35,18 @@ int output_open(const struct output_config *cfg, struct output **ret, char *err,
 
 /* The sensor's callbacks (ctx = the output). */
 void output_flow_start(void *ctx, const struct flow *f, const struct dpi_result *dpi,
-		       int64_t *sink_id);
+                       int64_t *sink_id);
 void output_flow(void *ctx, const struct flow_record *rec);
 void output_txn(void *ctx, const struct flow *f, int64_t flow_sink_id, bool tls,
-		const struct exch_txn *t, int64_t *row);
+                const struct exch_txn *t, int64_t *row);
 
 /* Commits what is due; call often. */
 void output_tick(struct output *o);
 
 /* Records the run's counters, commits and closes.  Returns 0, or -EIO when
  * an output failed at any point (already reported on stderr by main). */
-int output_close(struct output *o, const struct sensor *s, const struct run_info *ri,
-		 char *err, size_t errlen);
+int output_close(struct output *o, const struct sensor *s, const struct run_info *ri, char *err,
+                 size_t errlen);
 
 /* Alerts by severity and the top ones, for the run summary. */
 void output_print_alerts(FILE *out, const struct output *o);

@@ -88,9 +88,9 @@ struct reasm_pool {
 
 /* What is left to handle of an offered segment. */
 struct piece {
-	uint32_t seq;	  /* sequence number of its first byte */
+	uint32_t seq;     /* sequence number of its first byte */
 	uint32_t wirelen; /* bytes on the wire from seq */
-	struct buf cap;	  /* the captured ones: a prefix of those */
+	struct buf cap;   /* the captured ones: a prefix of those */
 };
 
 enum cap {
@@ -150,7 +150,7 @@ static const uint8_t *seg_bytes(const struct reasm_seg *q, uint32_t at, uint32_t
 }
 
 static struct reasm_seg *seg_new(struct reasm_pool *p, uint32_t seq, const uint8_t *bytes,
-				 uint32_t n)
+                                 uint32_t n)
 {
 	struct reasm_seg *q = p->free_list;
 
@@ -189,7 +189,7 @@ static void seg_free(struct reasm_pool *p, struct reasm_seg *q)
 
 /* Links q in at *link and counts it everywhere it is counted. */
 static void queue_link(struct reasm_pool *p, struct reasm_dir *d, struct reasm_seg **link,
-		       struct reasm_seg *q)
+                       struct reasm_seg *q)
 {
 	q->next = *link;
 	*link = q;
@@ -203,7 +203,7 @@ static void queue_link(struct reasm_pool *p, struct reasm_dir *d, struct reasm_s
 
 /* The reverse of queue_link(): unlinks *link and returns it. */
 static struct reasm_seg *queue_unlink(struct reasm_pool *p, struct reasm_dir *d,
-				      struct reasm_seg **link)
+                                      struct reasm_seg **link)
 {
 	struct reasm_seg *q = *link;
 
@@ -267,7 +267,7 @@ static uint64_t depth_left(const struct reasm_pool *p, const struct reasm_dir *d
 
 /* Hands over the n bytes at next_seq (those within the depth). */
 static void deliver_data(struct reasm_pool *p, struct reasm_dir *d, int dir, void *ctx,
-			 const uint8_t *bytes, uint32_t n)
+                         const uint8_t *bytes, uint32_t n)
 {
 	uint64_t left = depth_left(p, d);
 	uint64_t k = n < left ? n : left;
@@ -282,8 +282,7 @@ static void deliver_data(struct reasm_pool *p, struct reasm_dir *d, int dir, voi
 }
 
 /* Declares the n bytes at next_seq lost.  Past the depth nobody listens. */
-static void deliver_gap(struct reasm_pool *p, struct reasm_dir *d, int dir, void *ctx,
-			uint32_t n)
+static void deliver_gap(struct reasm_pool *p, struct reasm_dir *d, int dir, void *ctx, uint32_t n)
 {
 	uint64_t left = depth_left(p, d);
 	uint64_t k = n < left ? n : left;
@@ -333,7 +332,7 @@ static void check_fin(struct reasm_pool *p, struct reasm_dir *d, int dir, void *
  * the queued ones, which win, and consumes them from pc.
  */
 static void overlap(struct reasm_pool *p, int dir, void *ctx, const struct reasm_seg *q,
-		    struct piece *pc)
+                    struct piece *pc)
 {
 	uint32_t m = min_u32(pc->wirelen, SEQ_DIFF(q->seq + q->len, pc->seq));
 	uint32_t at = pc->seq;
@@ -353,7 +352,7 @@ static void overlap(struct reasm_pool *p, int dir, void *ctx, const struct reasm
  * retransmissions over queued data never force a gap.
  */
 static enum cap would_exceed(const struct reasm_pool *p, const struct reasm_dir *d,
-			     const struct piece *pc)
+                             const struct piece *pc)
 {
 	uint32_t pos = pc->seq, end = pc->seq + piece_captured(pc);
 	uint64_t bytes = 0, segs = 0;
@@ -383,7 +382,7 @@ static enum cap would_exceed(const struct reasm_pool *p, const struct reasm_dir 
 
 /* Queues copies of pc's captured bytes over holes; compares the rest. */
 static void queue_insert(struct reasm_pool *p, struct reasm_dir *d, int dir, void *ctx,
-			 struct piece *pc)
+                         struct piece *pc)
 {
 	uint32_t end = pc->seq + piece_captured(pc);
 	struct reasm_seg **link = &d->queue;
@@ -421,7 +420,7 @@ static void queue_insert(struct reasm_pool *p, struct reasm_dir *d, int dir, voi
  * either frees enough of the queue or makes pc itself in order.
  */
 static void make_room(struct reasm_pool *p, struct reasm_dir *d, int dir, void *ctx,
-		      const struct piece *pc, enum cap cap)
+                      const struct piece *pc, enum cap cap)
 {
 	uint32_t upto = pc->seq;
 
@@ -439,8 +438,7 @@ static void make_room(struct reasm_pool *p, struct reasm_dir *d, int dir, void *
  * so it ends.  In-order bytes go straight from the packet; only a part that
  * is still ahead of next_seq at the end is copied.
  */
-static void offer(struct reasm_pool *p, struct reasm_dir *d, int dir, void *ctx,
-		  struct piece *pc)
+static void offer(struct reasm_pool *p, struct reasm_dir *d, int dir, void *ctx, struct piece *pc)
 {
 	while (pc->wirelen) {
 		struct reasm_seg *head = d->queue;
@@ -481,8 +479,7 @@ static void offer(struct reasm_pool *p, struct reasm_dir *d, int dir, void *ctx,
  * Drops what cannot be stream bytes: anything beyond the largest window,
  * or at or after the FIN.  False when nothing is left.
  */
-static bool admit(struct reasm_pool *p, struct reasm_dir *d, int dir, void *ctx,
-		  struct piece *pc)
+static bool admit(struct reasm_pool *p, struct reasm_dir *d, int dir, void *ctx, struct piece *pc)
 {
 	uint32_t end = pc->seq + pc->wirelen;
 
@@ -515,7 +512,7 @@ static void skip_past_depth(struct reasm_pool *p, struct reasm_dir *d, const str
 
 /* The first FIN fixes where the stream ends; a later, different one is ignored. */
 static void note_fin(struct reasm_pool *p, struct reasm_dir *d, int dir, void *ctx,
-		     uint32_t fin_seq)
+                     uint32_t fin_seq)
 {
 	if (d->fin_seen)
 		return;
@@ -568,7 +565,7 @@ void reasm_dir_init(struct reasm_dir *d)
 }
 
 void reasm_segment(struct reasm_pool *p, struct reasm_dir *d, int dir, void *ctx, uint32_t seq,
-		   uint8_t flags, const uint8_t *data, size_t caplen, size_t wirelen)
+                   uint8_t flags, const uint8_t *data, size_t caplen, size_t wirelen)
 {
 	struct piece pc;
 

@@ -68,15 +68,15 @@ struct reasm_config {
 
 struct reasm_stats {
 	uint64_t delivered_bytes;
-	uint64_t segments;	    /* segments offered with payload */
+	uint64_t segments;          /* segments offered with payload */
 	uint64_t queued_segments;   /* segments that had to wait (out of order) */
-	uint64_t retrans_bytes;	    /* bytes offered again after delivery */
-	uint64_t overlap_bytes;	    /* bytes overlapping queued data */
+	uint64_t retrans_bytes;     /* bytes offered again after delivery */
+	uint64_t overlap_bytes;     /* bytes overlapping queued data */
 	uint64_t overlap_different; /* overlaps whose bytes differed */
 	uint64_t gaps;
 	uint64_t gap_bytes;
-	uint64_t cap_dir;   /* gaps forced by the per-direction cap */
-	uint64_t cap_total; /* gaps forced by the total cap */
+	uint64_t cap_dir;     /* gaps forced by the per-direction cap */
+	uint64_t cap_total;   /* gaps forced by the total cap */
 	uint64_t depth_bytes; /* bytes dropped past the depth */
 	uint64_t queued_now;
 	uint64_t queued_max;
@@ -86,15 +86,15 @@ struct reasm_pool;
 
 /* Per direction state; embed it, zero it (or reasm_dir_init), never copy it. */
 struct reasm_dir {
-	uint32_t next_seq;	/* next sequence number to deliver */
+	uint32_t next_seq; /* next sequence number to deliver */
 	uint32_t queued_bytes;
 	uint32_t queued_segs;
-	uint64_t delivered;	/* bytes delivered (and gap bytes skipped) */
+	uint64_t delivered;      /* bytes delivered (and gap bytes skipped) */
 	struct reasm_seg *queue; /* out-of-order segments, ordered, disjoint */
-	bool started;		/* next_seq valid */
-	bool ended;		/* end() called */
+	bool started;            /* next_seq valid */
+	bool ended;              /* end() called */
 	bool fin_seen;
-	uint32_t fin_seq;	/* sequence number of the FIN */
+	uint32_t fin_seq; /* sequence number of the FIN */
 };
 
 /* Defaults from mdm_limits.h. */
@@ -114,7 +114,7 @@ void reasm_dir_init(struct reasm_dir *d);
  * of times before returning.  `ctx` is handed to the ops unchanged.
  */
 void reasm_segment(struct reasm_pool *p, struct reasm_dir *d, int dir, void *ctx, uint32_t seq,
-		   uint8_t flags, const uint8_t *data, size_t caplen, size_t wirelen);
+                   uint8_t flags, const uint8_t *data, size_t caplen, size_t wirelen);
 
 /*
  * The other direction acknowledged `ack` (its ACK flag was set): bytes of

@@ -171,7 +171,7 @@ static bool app_start_http(struct sensor *s, struct session *ss)
 	ss->exch = exch_conn_new(s->cfg.all_http, on_txn, ss);
 	if (ss->exch)
 		ss->http = http_conn_new(s->http, cip, f->port[0], sip, f->port[1], s->now_us,
-					 http_event, ss);
+		                         http_event, ss);
 	if (!ss->http) {
 		app_stop(ss);
 		return false;
@@ -213,10 +213,11 @@ static bool app_start_tls(struct sensor *s, struct session *ss)
 static void app_decide(struct sensor *s, struct session *ss)
 {
 	bool http = sniff_http_request(ss->head[0], ss->head_len[0]) == SNIFF_YES ||
-		    sniff_http_response(ss->head[1], ss->head_len[1]) == SNIFF_YES;
-	bool tls = sniff_tls(ss->head[0], ss->head_len[0]) ||
-		   sniff_tls(ss->head[1], ss->head_len[1]);
-	bool resync = !http && !tls && (ss->flow->picked_up_midstream || ss->gaps[0] || ss->gaps[1]);
+	            sniff_http_response(ss->head[1], ss->head_len[1]) == SNIFF_YES;
+	bool tls =
+	    sniff_tls(ss->head[0], ss->head_len[0]) || sniff_tls(ss->head[1], ss->head_len[1]);
+	bool resync =
+	    !http && !tls && (ss->flow->picked_up_midstream || ss->gaps[0] || ss->gaps[1]);
 	ss->app = APP_NONE;
 	if (tls && !ss->gaps[0] && !ss->gaps[1]) {
 		if (app_start_tls(s, ss))
@@ -232,7 +233,7 @@ static void app_decide(struct sensor *s, struct session *ss)
 		 * the parser in search of the next message start. */
 		if (resync || ss->gaps[d])
 			http_conn_gap(ss->http, d, s->now_us,
-				      ss->gap_bytes[d] ? ss->gap_bytes[d] : 1);
+			              ss->gap_bytes[d] ? ss->gap_bytes[d] : 1);
 		if (ss->head_len[d])
 			http_conn_data(ss->http, d, s->now_us, ss->head[d], ss->head_len[d]);
 	}
@@ -246,7 +247,7 @@ static bool head_conclusive(const struct session *ss, int dir)
 	if (n >= 3 && sniff_tls(p, n))
 		return true;
 	return dir == 0 ? sniff_http_request(p, n) != SNIFF_MAYBE
-			: sniff_http_response(p, n) != SNIFF_MAYBE;
+	                : sniff_http_response(p, n) != SNIFF_MAYBE;
 }
 
 /*
@@ -313,10 +314,10 @@ static void on_reasm_anomaly(void *ctx, int dir, enum anomaly a)
 }
 
 static const struct reasm_ops sensor_reasm_ops = {
-	.data = on_data,
-	.gap = on_gap,
-	.end = on_end,
-	.anomaly = on_reasm_anomaly,
+    .data = on_data,
+    .gap = on_gap,
+    .end = on_end,
+    .anomaly = on_reasm_anomaly,
 };
 
 /* A TLS handshake record header: 16 03 0x. */
@@ -410,8 +411,7 @@ static void session_classify(struct sensor *s, struct session *ss, const struct 
 		session_decide(s, ss, cls);
 }
 
-static void session_start(struct sensor *s, struct session *ss, struct flow *f,
-			  const struct pkt *p)
+static void session_start(struct sensor *s, struct session *ss, struct flow *f, const struct pkt *p)
 {
 	ss->s = s;
 	ss->flow = f;
@@ -437,7 +437,7 @@ static void session_tcp(struct sensor *s, struct session *ss, const struct pkt *
 	if (ss->verdict == VERDICT_SKIP)
 		return;
 	reasm_segment(s->reasm, &ss->rd[dir], dir, ss, p->seq, p->tcp_flags, p->payload,
-		      p->payload_len, p->wire_len);
+	              p->payload_len, p->wire_len);
 	if (p->tcp_flags & TH_ACK)
 		reasm_ack(s->reasm, &ss->rd[!dir], !dir, ss, p->ack);
 	if (p->tcp_flags & TH_RST) {
@@ -474,7 +474,7 @@ static void on_flow_end(void *ctx, struct flow *f, enum flow_end_reason why)
 		session_decide(s, ss, dpi_giveup(s->dpi, ss->dpi));
 	else if (ss->verdict == VERDICT_PENDING)
 		ss->verdict = VERDICT_KEEP;
-	struct flow_record rec = { .flow = f, .why = why, .dpi = ss->res };
+	struct flow_record rec = {.flow = f, .why = why, .dpi = ss->res};
 	if (ss->is_tcp && ss->verdict == VERDICT_KEEP) {
 		reasm_flush(s->reasm, &ss->rd[0], 0, ss);
 		reasm_flush(s->reasm, &ss->rd[1], 1, ss);
@@ -529,7 +529,7 @@ int sensor_new(const struct sensor_config *cfg, struct sensor **ret, char *err, 
 	s->defrag = defrag_new(&cfg->defrag);
 	if (!s->flows || !s->reasm || !s->defrag || !s->http || !s->tls) {
 		snprintf(err, errlen, "out of memory creating the flow table (%u flows)",
-			 cfg->flow.max_flows);
+		         cfg->flow.max_flows);
 		goto fail;
 	}
 	*ret = s;
@@ -541,7 +541,7 @@ fail:
 
 /* Decodes a frame, reassembling IP fragments; true when *p is TCP/UDP. */
 static bool sensor_decode(struct sensor *s, int linktype, const uint8_t *data, size_t caplen,
-			  struct pkt *p)
+                          struct pkt *p)
 {
 	enum anomaly a = ANOMALY_NONE;
 	enum decode_result r = decode_frame(linktype, data, caplen, p, &a);
@@ -581,7 +581,7 @@ static bool sensor_decode(struct sensor *s, int linktype, const uint8_t *data, s
 }
 
 void sensor_frame(struct sensor *s, int linktype, uint64_t ts_us, const uint8_t *data,
-		  size_t caplen)
+                  size_t caplen)
 {
 	assert(s->flows); /* not after sensor_finish() */
 	s->stats.frames++;
@@ -669,7 +669,7 @@ const struct tls_engine_stats *sensor_tls_stats(const struct sensor *s)
 }
 
 void sensor_proto_counts(const struct sensor *s,
-			 void (*fn)(void *ctx, const char *name, uint64_t flows), void *ctx)
+                         void (*fn)(void *ctx, const char *name, uint64_t flows), void *ctx)
 {
 	for (size_t i = 0; i < s->n_protos; i++)
 		fn(ctx, s->protos[i].name, s->protos[i].flows);

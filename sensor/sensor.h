@@ -44,17 +44,17 @@ struct sensor;
 
 struct flow_record {
 	const struct flow *flow; /* endpoints, times, packet and byte counts */
-	int64_t sink_id;	 /* what flow_start stored, 0 if not called */
+	int64_t sink_id;         /* what flow_start stored, 0 if not called */
 	enum flow_end_reason why;
 	struct dpi_result dpi;
-	bool reassembled;	/* kept and reassembled */
+	bool reassembled;         /* kept and reassembled */
 	uint64_t stream_bytes[2]; /* bytes delivered per direction */
 	uint64_t gaps[2];
 	uint64_t gap_bytes[2];
 	uint32_t anomalies;
 	bool have_digest;
 	char sha256[2][DIGEST_HEX_LEN];
-	bool is_tls;	     /* a TLS connection: tls is filled in */
+	bool is_tls; /* a TLS connection: tls is filled in */
 	struct tls_meta tls;
 };
 
@@ -65,32 +65,32 @@ struct sensor_config {
 	const char *ndpi_protos;
 	const char *const *exchange_hosts;
 	size_t n_exchange;
-	bool digests;  /* compute SHA-256 of each reassembled direction */
-	bool all_http; /* also report non-Exchange HTTP transactions */
-	struct keylog *keylog;	       /* TLS secrets (borrowed), may be NULL */
-	const struct tlsdec_rsa *rsa;  /* server RSA key (borrowed), may be NULL */
+	bool digests;                 /* compute SHA-256 of each reassembled direction */
+	bool all_http;                /* also report non-Exchange HTTP transactions */
+	struct keylog *keylog;        /* TLS secrets (borrowed), may be NULL */
+	const struct tlsdec_rsa *rsa; /* server RSA key (borrowed), may be NULL */
 	/* A flow is kept for reassembly: the sink may store an id (flows row)
 	 * in *sink_id; it comes back in transactions and the flow record. */
 	void (*flow_start)(void *ctx, const struct flow *f, const struct dpi_result *dpi,
-			   int64_t *sink_id);
+	                   int64_t *sink_id);
 	void (*flow_end)(void *ctx, const struct flow_record *rec);
 	/* An Exchange (or, with all_http, any HTTP) transaction; see exch.h. */
 	void (*txn)(void *ctx, const struct flow *f, int64_t flow_sink_id, bool tls,
-		    const struct exch_txn *t, int64_t *row);
+	            const struct exch_txn *t, int64_t *row);
 	void *ctx;
 };
 
 struct sensor_stats {
 	uint64_t frames, frame_bytes;
-	uint64_t decoded;	/* frames that reached TCP/UDP */
-	uint64_t skipped;	/* not IP, not TCP/UDP */
+	uint64_t decoded; /* frames that reached TCP/UDP */
+	uint64_t skipped; /* not IP, not TCP/UDP */
 	uint64_t malformed;
 	uint64_t unsupported_link;
 	uint64_t tcp_flows, udp_flows;
 	uint64_t flows_kept, flows_skipped;
-	uint64_t http_flows;	 /* kept flows parsed as HTTP (plaintext or decrypted) */
-	uint64_t tls_flows;	 /* kept flows that speak TLS */
-	uint64_t transactions;	 /* Exchange transactions reported */
+	uint64_t http_flows;        /* kept flows parsed as HTTP (plaintext or decrypted) */
+	uint64_t tls_flows;         /* kept flows that speak TLS */
+	uint64_t transactions;      /* Exchange transactions reported */
 	uint64_t http_transactions; /* all HTTP transactions seen */
 	uint64_t anomalies[ANOMALY__COUNT];
 	uint64_t first_us, last_us; /* capture time span */
@@ -104,7 +104,7 @@ int sensor_new(const struct sensor_config *cfg, struct sensor **ret, char *err, 
 
 /* Processes one frame of link type `linktype`. */
 void sensor_frame(struct sensor *s, int linktype, uint64_t ts_us, const uint8_t *data,
-		  size_t caplen);
+                  size_t caplen);
 
 /* Ends every flow (records emitted), then frees.  Accepts NULL. */
 void sensor_free(struct sensor *s);
@@ -121,6 +121,6 @@ const struct tls_engine_stats *sensor_tls_stats(const struct sensor *s);
 
 /* Flows per protocol name, for the summary: calls fn for each name. */
 void sensor_proto_counts(const struct sensor *s,
-			 void (*fn)(void *ctx, const char *name, uint64_t flows), void *ctx);
+                         void (*fn)(void *ctx, const char *name, uint64_t flows), void *ctx);
 
 #endif /* MDM_SENSOR_H */

@@ -12,11 +12,11 @@
 #include "sensor.h"
 
 struct run_info {
-	unsigned inputs;	 /* files or interfaces opened */
-	unsigned inputs_failed;	 /* unreadable, damaged or unsupported */
-	uint64_t input_bytes;	 /* bytes of capture files read */
-	uint64_t drops;		 /* live: kernel drops */
-	double elapsed_s;	 /* wall clock */
+	unsigned inputs;        /* files or interfaces opened */
+	unsigned inputs_failed; /* unreadable, damaged or unsupported */
+	uint64_t input_bytes;   /* bytes of capture files read */
+	uint64_t drops;         /* live: kernel drops */
+	double elapsed_s;       /* wall clock */
 	int interrupted;
 };
 

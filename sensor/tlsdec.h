@@ -52,9 +52,9 @@ struct tlsdec_params {
  * the randoms.  prf is tls_suite_prf(suite, version).
  */
 int tlsdec_master_secret(enum tls_hash prf, const uint8_t *premaster, size_t premaster_len,
-			 const uint8_t client_random[32], const uint8_t server_random[32],
-			 const uint8_t *session_hash, size_t session_hash_len,
-			 uint8_t ret_master[TLSDEC_MASTER_LEN]);
+                         const uint8_t client_random[32], const uint8_t server_random[32],
+                         const uint8_t *session_hash, size_t session_hash_len,
+                         uint8_t ret_master[TLSDEC_MASTER_LEN]);
 
 /*
  * TLS <= 1.2: the write keys of direction `dir` (0 client, 1 server) from
@@ -62,13 +62,13 @@ int tlsdec_master_secret(enum tls_hash prf, const uint8_t *premaster, size_t pre
  * failure (TLSDEC_UNSUPPORTED for a suite this build cannot decrypt).
  */
 struct tlsdec *tlsdec_new_tls12(const struct tlsdec_params *p,
-				const uint8_t master[TLSDEC_MASTER_LEN],
-				const uint8_t client_random[32], const uint8_t server_random[32],
-				int dir, enum tlsdec_result *ret_err);
+                                const uint8_t master[TLSDEC_MASTER_LEN],
+                                const uint8_t client_random[32], const uint8_t server_random[32],
+                                int dir, enum tlsdec_result *ret_err);
 
 /* TLS 1.3: keys from a traffic secret (handshake or application). */
 struct tlsdec *tlsdec_new_tls13(const struct tlsdec_params *p, const uint8_t *secret,
-				size_t secret_len, enum tlsdec_result *ret_err);
+                                size_t secret_len, enum tlsdec_result *ret_err);
 
 /*
  * Decrypts the next record of this direction: `type` and `version` from its
@@ -79,8 +79,8 @@ struct tlsdec *tlsdec_new_tls13(const struct tlsdec_params *p, const uint8_t *se
  * TLSDEC_AUTH_FAIL (the peer would have dropped the connection anyway).
  */
 enum tlsdec_result tlsdec_record(struct tlsdec *d, uint8_t type, uint16_t version,
-				 const uint8_t *fragment, size_t len, uint8_t *out,
-				 size_t *ret_len, uint8_t *ret_type);
+                                 const uint8_t *fragment, size_t len, uint8_t *out, size_t *ret_len,
+                                 uint8_t *ret_type);
 
 /* TLS 1.3 KeyUpdate (RFC 8446 §7.2): next traffic secret, new keys,
  * sequence number 0.  0 or a negative errno. */
@@ -114,7 +114,7 @@ int tlsdec_rsa_load(const char *path, struct tlsdec_rsa **ret, char *err, size_t
  * bad padding: the RFC 5246 §7.4.7.1 countermeasure does not apply to a
  * passive observer, which simply fails). */
 int tlsdec_rsa_premaster(const struct tlsdec_rsa *k, const uint8_t *enc, size_t enc_len,
-			 uint8_t ret_premaster[48]);
+                         uint8_t ret_premaster[48]);
 void tlsdec_rsa_free(struct tlsdec_rsa *k); /* accepts NULL */
 
 #endif /* MDM_TLSDEC_H */

@@ -32,15 +32,15 @@
 #include "tlsfp.h"
 #include "tlssess.h"
 
-#define CT_CCS 20
-#define CT_ALERT 21
+#define CT_CCS       20
+#define CT_ALERT     21
 #define CT_HANDSHAKE 22
-#define CT_APPDATA 23
+#define CT_APPDATA   23
 
-#define HS_CLIENT_KEY_EXCHANGE 16
+#define HS_CLIENT_KEY_EXCHANGE  16
 #define HS_ENCRYPTED_EXTENSIONS 8
-#define HS_FINISHED 20
-#define HS_KEY_UPDATE 24
+#define HS_FINISHED             20
+#define HS_KEY_UPDATE           24
 
 enum phase {
 	PHASE_NONE,
@@ -98,14 +98,14 @@ struct tlssess {
 };
 
 static const char *const why_names[] = {
-	[TLSU_NONE] = "decrypted",
-	[TLSU_NO_KEY] = "no key",
-	[TLSU_UNSUPPORTED] = "unsupported cipher suite or version",
-	[TLSU_GAP] = "gap in the stream",
-	[TLSU_AUTH_FAIL] = "authentication failure (wrong key)",
-	[TLSU_NO_HANDSHAKE] = "handshake not seen",
-	[TLSU_CAP] = "records dropped waiting for keys",
-	[TLSU_NOT_TLS] = "not TLS",
+    [TLSU_NONE] = "decrypted",
+    [TLSU_NO_KEY] = "no key",
+    [TLSU_UNSUPPORTED] = "unsupported cipher suite or version",
+    [TLSU_GAP] = "gap in the stream",
+    [TLSU_AUTH_FAIL] = "authentication failure (wrong key)",
+    [TLSU_NO_HANDSHAKE] = "handshake not seen",
+    [TLSU_CAP] = "records dropped waiting for keys",
+    [TLSU_NOT_TLS] = "not TLS",
 };
 
 const char *tls_undecrypted_name(enum tls_undecrypted w)
@@ -168,7 +168,7 @@ static void pend_add(struct tlssess *s, struct dirstate *d, const struct tls_rec
 		set_why(s, TLSU_CAP);
 		return;
 	}
-	*p = (struct pend){ .type = rec->type, .version = rec->version, .len = rec->length };
+	*p = (struct pend){.type = rec->type, .version = rec->version, .len = rec->length};
 	struct buf b = buf_init(rec->fragment, rec->length);
 	buf_copy(&b, p->data, rec->length);
 	if (d->tail)
@@ -186,12 +186,12 @@ static void pend_add(struct tlssess *s, struct dirstate *d, const struct tls_rec
 
 static struct tlsdec_params params(const struct tlssess *s)
 {
-	return (struct tlsdec_params){ .version = s->version, .suite = s->suite,
-				       .encrypt_then_mac = s->etm };
+	return (struct tlsdec_params){
+	    .version = s->version, .suite = s->suite, .encrypt_then_mac = s->etm};
 }
 
 static struct tlsdec *tls13_keys(struct tlssess *s, enum keylog_label label,
-				 enum tls_undecrypted *why)
+                                 enum tls_undecrypted *why)
 {
 	uint8_t secret[KEYLOG_SECRET_MAX];
 	size_t n = 0;
@@ -211,7 +211,7 @@ static struct tlsdec *tls13_keys(struct tlssess *s, enum keylog_label label,
 /* The ClientKeyExchange body in the transcript, and the transcript length
  * up to and including it (for the session hash). */
 static bool find_cke(const struct tlssess *s, const uint8_t **ret_body, size_t *ret_len,
-		     size_t *ret_through)
+                     size_t *ret_through)
 {
 	struct buf b = buf_init(s->hs_log, s->hs_len);
 	while (buf_left(&b) >= 4) {
@@ -248,8 +248,8 @@ static bool tls12_master(struct tlssess *s, uint8_t master[TLSDEC_MASTER_LEN])
 {
 	uint8_t secret[KEYLOG_SECRET_MAX];
 	size_t n = 0;
-	if (s->e->kl && keylog_lookup(s->e->kl, s->client_random, KEYLOG_CLIENT_RANDOM, secret,
-				      &n) &&
+	if (s->e->kl &&
+	    keylog_lookup(s->e->kl, s->client_random, KEYLOG_CLIENT_RANDOM, secret, &n) &&
 	    n == TLSDEC_MASTER_LEN) {
 		memcpy(master, secret, TLSDEC_MASTER_LEN);
 		memset(secret, 0, sizeof(secret));
@@ -274,7 +274,7 @@ static bool tls12_master(struct tlssess *s, uint8_t master[TLSDEC_MASTER_LEN])
 			return false;
 	}
 	int r = tlsdec_master_secret(prf, pms, sizeof(pms), s->client_random, s->server_random,
-				     s->ems ? hash : NULL, hash_len, master);
+	                             s->ems ? hash : NULL, hash_len, master);
 	memset(pms, 0, sizeof(pms));
 	return r == 0;
 }
@@ -293,12 +293,10 @@ static bool key_setup(struct tlssess *s, int dir, enum tls_undecrypted *why)
 	}
 	if (s->version == 0x0304) {
 		static const enum keylog_label labels[2][4] = {
-			[0] = { 0, KEYLOG_CLIENT_EARLY_TRAFFIC_SECRET,
-				KEYLOG_CLIENT_HANDSHAKE_TRAFFIC_SECRET,
-				KEYLOG_CLIENT_TRAFFIC_SECRET_0 },
-			[1] = { 0, KEYLOG_SERVER_HANDSHAKE_TRAFFIC_SECRET,
-				KEYLOG_SERVER_HANDSHAKE_TRAFFIC_SECRET,
-				KEYLOG_SERVER_TRAFFIC_SECRET_0 },
+		    [0] = {0, KEYLOG_CLIENT_EARLY_TRAFFIC_SECRET,
+		           KEYLOG_CLIENT_HANDSHAKE_TRAFFIC_SECRET, KEYLOG_CLIENT_TRAFFIC_SECRET_0},
+		    [1] = {0, KEYLOG_SERVER_HANDSHAKE_TRAFFIC_SECRET,
+		           KEYLOG_SERVER_HANDSHAKE_TRAFFIC_SECRET, KEYLOG_SERVER_TRAFFIC_SECRET_0},
 		};
 		if (d->phase == PHASE_NONE)
 			d->phase = PHASE_HANDSHAKE;
@@ -311,8 +309,8 @@ static bool key_setup(struct tlssess *s, int dir, enum tls_undecrypted *why)
 			return false;
 		}
 		struct tlsdec_params p = params(s);
-		d->dec = tlsdec_new_tls12(&p, master, s->client_random, s->server_random, dir,
-					  &err);
+		d->dec =
+		    tlsdec_new_tls12(&p, master, s->client_random, s->server_random, dir, &err);
 		memset(master, 0, sizeof(master));
 		d->phase = PHASE_APP;
 		if (!d->dec)
@@ -417,14 +415,14 @@ static void deliver(struct tlssess *s, int dir, uint8_t type, const uint8_t *p, 
 
 /* Decrypts one record with the direction's keys (which exist). */
 static void decrypt_one(struct tlssess *s, int dir, uint8_t type, uint16_t version,
-			const uint8_t *frag, size_t len)
+                        const uint8_t *frag, size_t len)
 {
 	struct dirstate *d = &s->d[dir];
 	struct tls_engine *e = s->e;
 	size_t out_len = 0;
 	uint8_t inner = 0;
 	enum tlsdec_result r =
-		tlsdec_record(d->dec, type, version, frag, len, e->out, &out_len, &inner);
+	    tlsdec_record(d->dec, type, version, frag, len, e->out, &out_len, &inner);
 	if (r == TLSDEC_OK) {
 		d->ok++;
 		s->meta.records_decrypted++;
@@ -601,9 +599,9 @@ static void on_server_hello(void *ctx, const struct tls_server_hello *sh)
 }
 
 static const struct tls_ops sess_ops = {
-	.record = on_record,
-	.client_hello = on_client_hello,
-	.server_hello = on_server_hello,
+    .record = on_record,
+    .client_hello = on_client_hello,
+    .server_hello = on_server_hello,
 };
 
 /* ---- the session ---- */

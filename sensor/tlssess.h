@@ -39,24 +39,24 @@ struct tlssess;
 
 /* Why a TLS connection was not (fully) decrypted. */
 enum tls_undecrypted {
-	TLSU_NONE,	  /* decrypted */
-	TLSU_NO_KEY,	  /* no key log entry, no usable RSA key */
-	TLSU_UNSUPPORTED, /* cipher suite or version we cannot decrypt */
-	TLSU_GAP,	  /* bytes lost: record framing gone */
-	TLSU_AUTH_FAIL,	  /* records failed authentication: wrong key */
+	TLSU_NONE,         /* decrypted */
+	TLSU_NO_KEY,       /* no key log entry, no usable RSA key */
+	TLSU_UNSUPPORTED,  /* cipher suite or version we cannot decrypt */
+	TLSU_GAP,          /* bytes lost: record framing gone */
+	TLSU_AUTH_FAIL,    /* records failed authentication: wrong key */
 	TLSU_NO_HANDSHAKE, /* picked up after the hellos: no randoms */
-	TLSU_CAP,	  /* records dropped waiting for keys (caps) */
-	TLSU_NOT_TLS,	  /* framing broke: not TLS after all */
+	TLSU_CAP,          /* records dropped waiting for keys (caps) */
+	TLSU_NOT_TLS,      /* framing broke: not TLS after all */
 };
 
 struct tls_meta {
 	bool seen_client_hello, seen_server_hello;
 	char sni[LIMIT_HOSTNAME_BYTES + 1];
-	char alpn[32];	      /* negotiated (TLS 1.2 ServerHello, TLS 1.3 EncryptedExtensions) */
-	char version[16];     /* "TLSv1.2" */
-	char cipher[64];      /* IANA name, or 0xNNNN */
+	char alpn[32];    /* negotiated (TLS 1.2 ServerHello, TLS 1.3 EncryptedExtensions) */
+	char version[16]; /* "TLSv1.2" */
+	char cipher[64];  /* IANA name, or 0xNNNN */
 	char ja3[33], ja4[37];
-	bool decrypted;	      /* application data was decrypted */
+	bool decrypted;           /* application data was decrypted */
 	enum tls_undecrypted why; /* the first reason records stayed encrypted */
 	uint64_t records_decrypted, records_failed;
 };

@@ -25,8 +25,8 @@ static void check_bad(const char *in, unsigned flags)
 	size_t n = 12345;
 	memset(out, 0xAA, sizeof(out));
 	assert_int_equal(b64_decode_flags(in, strlen(in), flags, out, sizeof(out), &n),
-			 B64_BAD_INPUT);
-	assert_int_equal(n, 12345);   /* ret_len untouched */
+	                 B64_BAD_INPUT);
+	assert_int_equal(n, 12345);     /* ret_len untouched */
 	assert_int_equal(out[0], 0xAA); /* nothing written */
 }
 
@@ -68,15 +68,15 @@ static void url_alphabet(void **state)
 static void rejects_malformed(void **state)
 {
 	(void)state;
-	check_bad("Zg", 0);		    /* padding required */
-	check_bad("Zg=", 0);		    /* short padding */
+	check_bad("Zg", 0);                 /* padding required */
+	check_bad("Zg=", 0);                /* short padding */
 	check_bad("Zg=", B64_PAD_OPTIONAL); /* present padding must be complete */
-	check_bad("Z===", 0);		    /* three pad chars */
+	check_bad("Z===", 0);               /* three pad chars */
 	check_bad("Z", B64_PAD_OPTIONAL);   /* one char can't encode a byte */
 	check_bad("Zm9vY", B64_URL | B64_PAD_OPTIONAL);
-	check_bad("Zg==Zg==", 0);	    /* padding in the middle */
+	check_bad("Zg==Zg==", 0); /* padding in the middle */
 	check_bad("Zm=v", 0);
-	check_bad("Zm9v\n", 0);		    /* no whitespace */
+	check_bad("Zm9v\n", 0); /* no whitespace */
 	check_bad("Zm 9v", 0);
 	check_bad("Zm9v!A==", 0);
 	check_bad("====", 0);
@@ -146,9 +146,9 @@ static void roundtrip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(rfc4648_vectors),   cmocka_unit_test(url_alphabet),
-		cmocka_unit_test(rejects_malformed), cmocka_unit_test(rejects_noncanonical),
-		cmocka_unit_test(output_bounds),     cmocka_unit_test(roundtrip),
+	    cmocka_unit_test(rfc4648_vectors),   cmocka_unit_test(url_alphabet),
+	    cmocka_unit_test(rejects_malformed), cmocka_unit_test(rejects_noncanonical),
+	    cmocka_unit_test(output_bounds),     cmocka_unit_test(roundtrip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,7 +19,7 @@
 
 #include "buf.h"
 
-static const uint8_t bytes[] = { 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a };
+static const uint8_t bytes[] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a};
 
 enum getter { G_U8, G_BE16, G_BE24, G_BE32, G_BE64, G_LE16, G_LE32, G_LE64, G__N };
 
@@ -27,9 +27,8 @@ static const struct {
 	const char *name;
 	size_t width;
 } getters[G__N] = {
-	[G_U8] = { "u8", 1 },	    [G_BE16] = { "be16", 2 }, [G_BE24] = { "be24", 3 },
-	[G_BE32] = { "be32", 4 },   [G_BE64] = { "be64", 8 }, [G_LE16] = { "le16", 2 },
-	[G_LE32] = { "le32", 4 },   [G_LE64] = { "le64", 8 },
+    [G_U8] = {"u8", 1},     [G_BE16] = {"be16", 2}, [G_BE24] = {"be24", 3}, [G_BE32] = {"be32", 4},
+    [G_BE64] = {"be64", 8}, [G_LE16] = {"le16", 2}, [G_LE32] = {"le32", 4}, [G_LE64] = {"le64", 8},
 };
 
 static uint64_t get(enum getter g, struct buf *b)
@@ -89,12 +88,12 @@ static void check_getter(enum getter g, size_t len, size_t start)
 	/* The 64-bit getters' offset on a short read is test_get64_short's. */
 	bool offset_kept = buf_offset(&b) == start || (w == 8 && len - start >= 4);
 	bool good = fits ? buf_ok(&b) && v == expect(g, bytes + start) &&
-				   buf_offset(&b) == start + w && buf_left(&b) == len - start - w
-			 : !buf_ok(&b) && v == 0 && offset_kept && buf_left(&b) == 0;
+	                       buf_offset(&b) == start + w && buf_left(&b) == len - start - w
+	                 : !buf_ok(&b) && v == 0 && offset_kept && buf_left(&b) == 0;
 	if (!good) {
 		print_message("buf_%s on %zu bytes from offset %zu: ok %d value %#llx offset %zu\n",
-			      getters[g].name, len, start, buf_ok(&b), (unsigned long long)v,
-			      buf_offset(&b));
+		              getters[g].name, len, start, buf_ok(&b), (unsigned long long)v,
+		              buf_offset(&b));
 		fail();
 	}
 	free(heap);
@@ -146,7 +145,7 @@ static void test_getter_values(void **state)
 	assert_int_equal(buf_left(&b), 0);
 	assert_true(buf_ok(&b));
 
-	static const uint8_t ff[8] = { 0xff, 0xfe, 0xfd, 0xfc, 0xfb, 0xfa, 0xf9, 0xf8 };
+	static const uint8_t ff[8] = {0xff, 0xfe, 0xfd, 0xfc, 0xfb, 0xfa, 0xf9, 0xf8};
 	b = buf_init(ff, 8);
 	assert_int_equal(buf_be64(&b), 0xfffefdfcfbfaf9f8ull);
 	b = buf_init(ff, 8);
@@ -264,7 +263,7 @@ static void test_sub(void **state)
 static void test_take_copy_rest_peek(void **state)
 {
 	struct buf b = buf_init(bytes, sizeof(bytes));
-	uint8_t out[8] = { 0 };
+	uint8_t out[8] = {0};
 
 	(void)state;
 	assert_ptr_equal(buf_rest(&b), bytes);
@@ -353,14 +352,10 @@ static void test_seq(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_getters_every_length),
-		cmocka_unit_test(test_get64_short),
-		cmocka_unit_test(test_getter_values),
-		cmocka_unit_test(test_sticky_error),
-		cmocka_unit_test(test_init_and_has),
-		cmocka_unit_test(test_sub),
-		cmocka_unit_test(test_take_copy_rest_peek),
-		cmocka_unit_test(test_seq),
+	    cmocka_unit_test(test_getters_every_length), cmocka_unit_test(test_get64_short),
+	    cmocka_unit_test(test_getter_values),        cmocka_unit_test(test_sticky_error),
+	    cmocka_unit_test(test_init_and_has),         cmocka_unit_test(test_sub),
+	    cmocka_unit_test(test_take_copy_rest_peek),  cmocka_unit_test(test_seq),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

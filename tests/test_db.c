@@ -259,11 +259,10 @@ static void test_create_schema(void **state)
 	    "first_seen", "last_seen", "pkts_c2s",     "pkts_s2c",    "bytes_c2s", "bytes_s2c",
 	    "app",        "sni",       "alpn",         "tls_version", "cipher",    "ja3",
 	    "ja4",        "decrypted", "decrypt_note", NULL};
-	static const char *const alerts[] = {"id",         "run_id",     "ts",         "severity",
-	                                     "rule",       "matched_by", "user",       "client_ip",
-	                                     "device_id",  "protocol",   "user_agent", "summary",
-	                                     "remediation", "first_seen", "last_seen",  "count",
-	                                     NULL};
+	static const char *const alerts[] = {
+	    "id",          "run_id",     "ts",        "severity", "rule",       "matched_by",
+	    "user",        "client_ip",  "device_id", "protocol", "user_agent", "summary",
+	    "remediation", "first_seen", "last_seen", "count",    NULL};
 	static const char *const evidence[] = {"alert_id", "transaction_id", "role", NULL};
 	struct fx *fx = *state;
 	struct db_stats stats;

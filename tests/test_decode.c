@@ -720,20 +720,20 @@ static void test_mutations(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ethernet),
-		cmocka_unit_test(test_vlan),
-		cmocka_unit_test(test_null_loop),
-		cmocka_unit_test(test_raw),
-		cmocka_unit_test(test_sll),
-		cmocka_unit_test(test_ipv6_ext),
-		cmocka_unit_test(test_ipv6_too_many_ext),
-		cmocka_unit_test(test_udp_icmp_arp),
-		cmocka_unit_test(test_snaplen_and_padding),
-		cmocka_unit_test(test_ipv4_malformed),
-		cmocka_unit_test(test_tcp_malformed),
-		cmocka_unit_test(test_fragments),
-		cmocka_unit_test(test_misc),
-		cmocka_unit_test(test_mutations),
+	    cmocka_unit_test(test_ethernet),
+	    cmocka_unit_test(test_vlan),
+	    cmocka_unit_test(test_null_loop),
+	    cmocka_unit_test(test_raw),
+	    cmocka_unit_test(test_sll),
+	    cmocka_unit_test(test_ipv6_ext),
+	    cmocka_unit_test(test_ipv6_too_many_ext),
+	    cmocka_unit_test(test_udp_icmp_arp),
+	    cmocka_unit_test(test_snaplen_and_padding),
+	    cmocka_unit_test(test_ipv4_malformed),
+	    cmocka_unit_test(test_tcp_malformed),
+	    cmocka_unit_test(test_fragments),
+	    cmocka_unit_test(test_misc),
+	    cmocka_unit_test(test_mutations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -599,22 +599,22 @@ static void test_defaults(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_in_order, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reverse_order, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_interleaved, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_overlap_same, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_overlap_different, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_duplicate, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_too_many, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_too_large, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_length, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_datagram_cap, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_byte_cap, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ipv6, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_many, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_random, setup, teardown),
-		cmocka_unit_test(test_defaults),
+	    cmocka_unit_test_setup_teardown(test_in_order, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reverse_order, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_interleaved, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_overlap_same, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_overlap_different, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_duplicate, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_too_many, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_too_large, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_length, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_datagram_cap, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_byte_cap, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ipv6, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_many, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_random, setup, teardown),
+	    cmocka_unit_test(test_defaults),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

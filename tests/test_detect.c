@@ -17,11 +17,11 @@
 
 #include "detect.h"
 
-#define S(x) ((uint64_t)(x) * 1000000u)
-#define PHONE "10.0.0.5"
-#define LAPTOP "10.0.0.9"
+#define S(x)     ((uint64_t)(x)*1000000u)
+#define PHONE    "10.0.0.5"
+#define LAPTOP   "10.0.0.9"
 #define IOS_MAIL "Mail/3654.120.0.1.13 CFNetwork/1410.0.3 Darwin/22.6.0"
-#define OUTLOOK "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17328; Pro)"
+#define OUTLOOK  "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17328; Pro)"
 
 struct got {
 	int n, news;
@@ -65,19 +65,29 @@ static struct detect *mk(struct got *g, uint32_t max_identities)
 
 static void refusal(struct detect *d, uint64_t ts, const char *user, const char *ip, int64_t row)
 {
-	struct detect_event ev = { .ts_us = ts, .user = user, .client_ip = ip,
-				   .device_id = "ABC123", .protocol = "EAS", .status = 403,
-				   .eas_refusal = true, .txn_row = row,
-				   .user_agent = "Apple-iPhone14C2/2008.73" };
+	struct detect_event ev = {.ts_us = ts,
+	                          .user = user,
+	                          .client_ip = ip,
+	                          .device_id = "ABC123",
+	                          .protocol = "EAS",
+	                          .status = 403,
+	                          .eas_refusal = true,
+	                          .txn_row = row,
+	                          .user_agent = "Apple-iPhone14C2/2008.73"};
 	detect_event(d, &ev);
 }
 
-static void txn(struct detect *d, uint64_t ts, const char *user, const char *ip,
-		const char *proto, int status, const char *ua, int64_t row)
+static void txn(struct detect *d, uint64_t ts, const char *user, const char *ip, const char *proto,
+                int status, const char *ua, int64_t row)
 {
-	struct detect_event ev = { .ts_us = ts, .user = user, .client_ip = ip, .protocol = proto,
-				   .status = status, .user_agent = ua, .txn_row = row,
-				   .operation = "FindItem" };
+	struct detect_event ev = {.ts_us = ts,
+	                          .user = user,
+	                          .client_ip = ip,
+	                          .protocol = proto,
+	                          .status = status,
+	                          .user_agent = ua,
+	                          .txn_row = row,
+	                          .operation = "FindItem"};
 	detect_event(d, &ev);
 }
 
@@ -96,7 +106,7 @@ static void test_refused_then_ews_high(void **state)
 	assert_int_equal(g.refusal_row[0], 1);
 	assert_int_equal(g.fallback_row[0], 2);
 	assert_non_null(strstr(g.fix[0], "Set-CASMailbox -Identity 'alice' "
-					 "-EwsApplicationAccessPolicy EnforceAllowList"));
+	                                 "-EwsApplicationAccessPolicy EnforceAllowList"));
 	detect_free(d);
 }
 
@@ -213,9 +223,9 @@ static void test_aliases_and_patterns(void **state)
 {
 	struct got g;
 	struct detect_config cfg;
-	static const char *const allow[] = { "*Outlook-iOS*", "BlueMail*", "*Android-Mail",
-					     "exact-client/1.0" };
-	static const struct detect_alias al[] = { { "asmith", "alice" } };
+	static const char *const allow[] = {"*Outlook-iOS*", "BlueMail*", "*Android-Mail",
+	                                    "exact-client/1.0"};
+	static const struct detect_alias al[] = {{"asmith", "alice"}};
 	(void)state;
 	detect_config_default(&cfg);
 	cfg.allow = allow;
@@ -300,17 +310,17 @@ static void test_expiry(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_refused_then_ews_high),
-		cmocka_unit_test(test_refused_then_401_only),
-		cmocka_unit_test(test_outlook_elsewhere_none_borrowed_medium),
-		cmocka_unit_test(test_after_window_no_bypass_alert),
-		cmocka_unit_test(test_ip_only_match),
-		cmocka_unit_test(test_dedup_then_new_window),
-		cmocka_unit_test(test_out_of_order_files),
-		cmocka_unit_test(test_aliases_and_patterns),
-		cmocka_unit_test(test_hostile_user_in_remediation),
-		cmocka_unit_test(test_identity_cap_evicts),
-		cmocka_unit_test(test_expiry),
+	    cmocka_unit_test(test_refused_then_ews_high),
+	    cmocka_unit_test(test_refused_then_401_only),
+	    cmocka_unit_test(test_outlook_elsewhere_none_borrowed_medium),
+	    cmocka_unit_test(test_after_window_no_bypass_alert),
+	    cmocka_unit_test(test_ip_only_match),
+	    cmocka_unit_test(test_dedup_then_new_window),
+	    cmocka_unit_test(test_out_of_order_files),
+	    cmocka_unit_test(test_aliases_and_patterns),
+	    cmocka_unit_test(test_hostile_user_in_remediation),
+	    cmocka_unit_test(test_identity_cap_evicts),
+	    cmocka_unit_test(test_expiry),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,10 +44,10 @@ bool http_tx_uri(const struct http_tx *tx, const char **ret, size_t *ret_len)
 }
 
 bool http_tx_header(const struct http_tx *tx, int dir, const char *name, const char **ret,
-		    size_t *ret_len)
+                    size_t *ret_len)
 {
-	const char *(*h)[2] = dir ? (const char *(*)[2])tx->resp_headers
-				  : (const char *(*)[2])tx->req_headers;
+	const char *(*h)[2] =
+	    dir ? (const char *(*)[2])tx->resp_headers : (const char *(*)[2])tx->req_headers;
 	for (int i = 0; i < 8 && h[i][0]; i++) {
 		if (strcasecmp(h[i][0], name) == 0) {
 			*ret = h[i][1];
@@ -106,17 +106,16 @@ static void on_txn(void *ctx, const struct exch_txn *t, int64_t *row)
 }
 
 static void ev(struct exch_conn *c, enum http_event_kind k, uint64_t idx, const struct http_tx *tx,
-	       const void *data, size_t len)
+               const void *data, size_t len)
 {
 	struct http_event e = {
-		.kind = k, .tx_index = idx, .ts_us = 1000, .tx = tx, .data = data, .len = len
-	};
+	    .kind = k, .tx_index = idx, .ts_us = 1000, .tx = tx, .data = data, .len = len};
 	exch_http_event(c, &e);
 }
 
 /* A whole transaction: request headers, body, response headers, body, done. */
 static void txn(struct exch_conn *c, uint64_t idx, struct http_tx *tx, const char *req_body,
-		const void *resp_body, size_t resp_len)
+                const void *resp_body, size_t resp_len)
 {
 	int status = tx->status;
 	tx->status = 0;
@@ -134,7 +133,7 @@ static void txn(struct exch_conn *c, uint64_t idx, struct http_tx *tx, const cha
 }
 
 static const char eas_uri[] =
-	"/Microsoft-Server-ActiveSync?Cmd=Sync&User=CONTOSO%5CAlice&DeviceId=ABC123&DeviceType=iPhone";
+    "/Microsoft-Server-ActiveSync?Cmd=Sync&User=CONTOSO%5CAlice&DeviceId=ABC123&DeviceType=iPhone";
 
 static void test_eas_refusal_codes(void **state)
 {
@@ -144,18 +143,18 @@ static void test_eas_refusal_codes(void **state)
 		bool throttle;
 		bool refusal;
 	} cases[] = {
-		{ "POST", 403, false, true },  { "POST", 456, false, true },
-		{ "POST", 457, false, true },  { "POST", 503, true, true },
-		{ "POST", 503, false, false }, { "POST", 401, false, false },
-		{ "POST", 449, false, false }, { "POST", 451, false, false },
-		{ "OPTIONS", 403, false, false }, { "POST", 200, false, false },
+	    {"POST", 403, false, true},     {"POST", 456, false, true},
+	    {"POST", 457, false, true},     {"POST", 503, true, true},
+	    {"POST", 503, false, false},    {"POST", 401, false, false},
+	    {"POST", 449, false, false},    {"POST", 451, false, false},
+	    {"OPTIONS", 403, false, false}, {"POST", 200, false, false},
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct sink s = { 0 };
+		struct sink s = {0};
 		struct exch_conn *c = exch_conn_new(false, on_txn, &s);
-		struct http_tx tx = { .method = cases[i].method, .uri = eas_uri,
-				      .status = cases[i].status };
+		struct http_tx tx = {
+		    .method = cases[i].method, .uri = eas_uri, .status = cases[i].status};
 		if (cases[i].throttle) {
 			tx.resp_headers[0][0] = "X-MS-ASThrottle";
 			tx.resp_headers[0][1] = "CommandFrequency";
@@ -175,18 +174,17 @@ static void test_eas_refusal_codes(void **state)
 }
 
 /* <Sync><Status>129</Status></Sync> in WBXML (MS-ASWBXML code page 0). */
-static const uint8_t sync_129[] = { 0x03, 0x01, 0x6a, 0x00, 0x45, 0x4e, 0x03,
-				    '1',  '2',	'9',  0x00, 0x01, 0x01 };
-static const uint8_t sync_1[] = { 0x03, 0x01, 0x6a, 0x00, 0x45, 0x4e,
-				  0x03, '1',  0x00, 0x01, 0x01 };
+static const uint8_t sync_129[] = {0x03, 0x01, 0x6a, 0x00, 0x45, 0x4e, 0x03,
+                                   '1',  '2',  '9',  0x00, 0x01, 0x01};
+static const uint8_t sync_1[] = {0x03, 0x01, 0x6a, 0x00, 0x45, 0x4e, 0x03, '1', 0x00, 0x01, 0x01};
 
 static void test_eas_wbxml_status(void **state)
 {
 	(void)state;
 	for (int i = 0; i < 2; i++) {
-		struct sink s = { 0 };
+		struct sink s = {0};
 		struct exch_conn *c = exch_conn_new(false, on_txn, &s);
-		struct http_tx tx = { .method = "POST", .uri = eas_uri, .status = 200 };
+		struct http_tx tx = {.method = "POST", .uri = eas_uri, .status = 200};
 		tx.resp_headers[0][0] = "Content-Type";
 		tx.resp_headers[0][1] = "application/vnd.ms-sync.wbxml";
 		txn(c, 0, &tx, NULL, i ? sync_1 : sync_129, i ? sizeof(sync_1) : sizeof(sync_129));
@@ -196,15 +194,14 @@ static void test_eas_wbxml_status(void **state)
 	}
 }
 
-static const char b64chars[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 static void b64(const uint8_t *in, size_t n, char *out)
 {
 	size_t o = 0;
 	for (size_t i = 0; i < n; i += 3) {
 		uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0) |
-			     (i + 2 < n ? in[i + 2] : 0);
+		             (i + 2 < n ? in[i + 2] : 0);
 		out[o++] = b64chars[v >> 18 & 63];
 		out[o++] = b64chars[v >> 12 & 63];
 		out[o++] = i + 1 < n ? b64chars[v >> 6 & 63] : '=';
@@ -223,7 +220,7 @@ static void ntlm_type3(const char *domain, const char *user, char *out)
 	 * session key 52: len, maxlen (LE16), offset (LE32) */
 	struct {
 		size_t at, len;
-	} f[] = { { 12, 0 }, { 20, 0 }, { 28, dl }, { 36, ul }, { 44, 0 }, { 52, 0 } };
+	} f[] = {{12, 0}, {20, 0}, {28, dl}, {36, ul}, {44, 0}, {52, 0}};
 	for (size_t i = 0; i < 6; i++) {
 		m[f[i].at] = m[f[i].at + 2] = (uint8_t)f[i].len;
 		m[f[i].at + 4] = (uint8_t)off;
@@ -239,17 +236,17 @@ static void ntlm_type3(const char *domain, const char *user, char *out)
 
 static void test_ntlm_binds_connection(void **state)
 {
-	struct sink s = { 0 };
+	struct sink s = {0};
 	struct exch_conn *c = exch_conn_new(false, on_txn, &s);
 	char auth[256];
 	(void)state;
 	ntlm_type3("CONTOSO", "Alice", auth);
 
-	struct http_tx t0 = { .method = "POST", .uri = "/EWS/Exchange.asmx", .status = 200 };
+	struct http_tx t0 = {.method = "POST", .uri = "/EWS/Exchange.asmx", .status = 200};
 	t0.req_headers[0][0] = "Authorization";
 	t0.req_headers[0][1] = auth;
 	txn(c, 0, &t0, NULL, NULL, 0);
-	struct http_tx t1 = { .method = "POST", .uri = "/EWS/Exchange.asmx", .status = 200 };
+	struct http_tx t1 = {.method = "POST", .uri = "/EWS/Exchange.asmx", .status = 200};
 	txn(c, 1, &t1, NULL, NULL, 0);
 	assert_int_equal(s.n, 2);
 	assert_string_equal(s.rows[0].user, "alice");
@@ -259,7 +256,7 @@ static void test_ntlm_binds_connection(void **state)
 	exch_conn_free(c);
 
 	/* A Type 3 answered with 401 binds nothing. */
-	struct sink s2 = { 0 };
+	struct sink s2 = {0};
 	c = exch_conn_new(false, on_txn, &s2);
 	t0.status = 401;
 	txn(c, 0, &t0, NULL, NULL, 0);
@@ -273,19 +270,19 @@ static void test_ntlm_binds_connection(void **state)
 static void test_ews_operation_basic_user(void **state)
 {
 	static const char body[] =
-		"<?xml version=\"1.0\" encoding=\"utf-8\"?>"
-		"<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\" "
-		"xmlns:t=\"http://schemas.microsoft.com/exchange/services/2006/types\">"
-		"<soap:Header><t:RequestServerVersion Version=\"Exchange2016\"/></soap:Header>"
-		"<soap:Body><FindItem xmlns=\"http://schemas.microsoft.com/exchange/services/"
-		"2006/messages\" Traversal=\"Shallow\"/></soap:Body></soap:Envelope>";
-	struct sink s = { 0 };
+	    "<?xml version=\"1.0\" encoding=\"utf-8\"?>"
+	    "<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\" "
+	    "xmlns:t=\"http://schemas.microsoft.com/exchange/services/2006/types\">"
+	    "<soap:Header><t:RequestServerVersion Version=\"Exchange2016\"/></soap:Header>"
+	    "<soap:Body><FindItem xmlns=\"http://schemas.microsoft.com/exchange/services/"
+	    "2006/messages\" Traversal=\"Shallow\"/></soap:Body></soap:Envelope>";
+	struct sink s = {0};
 	struct exch_conn *c = exch_conn_new(false, on_txn, &s);
 	char auth[128];
 	(void)state;
 	memcpy(auth, "Basic ", 6);
 	b64((const uint8_t *)"bob@contoso.com:secret", 22, auth + 6);
-	struct http_tx tx = { .method = "POST", .uri = "/ews/exchange.asmx", .status = 200 };
+	struct http_tx tx = {.method = "POST", .uri = "/ews/exchange.asmx", .status = 200};
 	tx.req_headers[0][0] = "Authorization";
 	tx.req_headers[0][1] = auth;
 	txn(c, 0, &tx, body, NULL, 0);
@@ -300,21 +297,23 @@ static void test_ews_operation_basic_user(void **state)
 
 static void test_owa_form_mapi_rpc(void **state)
 {
-	struct sink s = { 0 };
+	struct sink s = {0};
 	struct exch_conn *c = exch_conn_new(false, on_txn, &s);
 	(void)state;
-	struct http_tx owa = { .method = "POST", .uri = "/owa/auth.owa", .status = 302 };
-	txn(c, 0, &owa, "destination=https%3A%2F%2Fmail%2Fowa&flags=4&username=CONTOSO%5Ccarol"
-			"&password=hunter2&passwordText=", NULL, 0);
-	struct http_tx mapi = { .method = "POST", .uri = "/mapi/emsmdb/?MailboxId=x@contoso.com",
-				.status = 200 };
+	struct http_tx owa = {.method = "POST", .uri = "/owa/auth.owa", .status = 302};
+	txn(c, 0, &owa,
+	    "destination=https%3A%2F%2Fmail%2Fowa&flags=4&username=CONTOSO%5Ccarol"
+	    "&password=hunter2&passwordText=",
+	    NULL, 0);
+	struct http_tx mapi = {
+	    .method = "POST", .uri = "/mapi/emsmdb/?MailboxId=x@contoso.com", .status = 200};
 	mapi.req_headers[0][0] = "X-RequestType";
 	mapi.req_headers[0][1] = "Connect";
 	txn(c, 1, &mapi, NULL, NULL, 0);
 
 	/* RPC_IN_DATA: emitted at its headers, again (final) when done. */
-	struct http_tx rpc = { .method = "RPC_IN_DATA",
-			       .uri = "/rpc/rpcproxy.dll?mail.contoso.com:6001" };
+	struct http_tx rpc = {.method = "RPC_IN_DATA",
+	                      .uri = "/rpc/rpcproxy.dll?mail.contoso.com:6001"};
 	ev(c, HTTP_REQUEST_HEADERS, 2, &rpc, NULL, 0);
 	assert_int_equal(s.n, 3);
 	assert_false(s.rows[2].final);
@@ -348,11 +347,11 @@ static void test_non_exchange_only_with_all_http(void **state)
 {
 	(void)state;
 	for (int all = 0; all < 2; all++) {
-		struct sink s = { 0 };
+		struct sink s = {0};
 		struct exch_conn *c = exch_conn_new(all, on_txn, &s);
-		struct http_tx a = { .method = "GET", .uri = "/search?q=/EWS/Exchange.asmx",
-				     .status = 200 };
-		struct http_tx b = { .method = "GET", .uri = "/%45WS/Exchange.asmx", .status = 200 };
+		struct http_tx a = {
+		    .method = "GET", .uri = "/search?q=/EWS/Exchange.asmx", .status = 200};
+		struct http_tx b = {.method = "GET", .uri = "/%45WS/Exchange.asmx", .status = 200};
 		txn(c, 0, &a, NULL, NULL, 0);
 		txn(c, 1, &b, NULL, NULL, 0);
 		assert_int_equal(s.n, all ? 2 : 1);
@@ -367,10 +366,10 @@ static void test_non_exchange_only_with_all_http(void **state)
  * closes them first in the sensor); nothing leaks (ASan). */
 static void test_free_with_open_transactions(void **state)
 {
-	struct sink s = { 0 };
+	struct sink s = {0};
 	struct exch_conn *c = exch_conn_new(false, on_txn, &s);
 	(void)state;
-	struct http_tx tx = { .method = "POST", .uri = "/EWS/Exchange.asmx" };
+	struct http_tx tx = {.method = "POST", .uri = "/EWS/Exchange.asmx"};
 	ev(c, HTTP_REQUEST_HEADERS, 0, &tx, NULL, 0);
 	ev(c, HTTP_REQUEST_BODY, 0, &tx, "<soap:Env", 9);
 	exch_conn_free(c);
@@ -380,13 +379,13 @@ static void test_free_with_open_transactions(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_eas_refusal_codes),
-		cmocka_unit_test(test_eas_wbxml_status),
-		cmocka_unit_test(test_ntlm_binds_connection),
-		cmocka_unit_test(test_ews_operation_basic_user),
-		cmocka_unit_test(test_owa_form_mapi_rpc),
-		cmocka_unit_test(test_non_exchange_only_with_all_http),
-		cmocka_unit_test(test_free_with_open_transactions),
+	    cmocka_unit_test(test_eas_refusal_codes),
+	    cmocka_unit_test(test_eas_wbxml_status),
+	    cmocka_unit_test(test_ntlm_binds_connection),
+	    cmocka_unit_test(test_ews_operation_basic_user),
+	    cmocka_unit_test(test_owa_form_mapi_rpc),
+	    cmocka_unit_test(test_non_exchange_only_with_all_http),
+	    cmocka_unit_test(test_free_with_open_transactions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,60 +18,58 @@ struct norm_row {
 };
 
 static const struct norm_row rows[] = {
-	{ "/", "/", EXCHANGE_NONE },
-	{ "/EWS/Exchange.asmx", "/EWS/Exchange.asmx", EXCHANGE_EWS },
-	{ "/ews/exchange.asmx", "/ews/exchange.asmx", EXCHANGE_EWS },
-	{ "/EWS", "/EWS", EXCHANGE_EWS },
-	{ "/EWSfoo/Exchange.asmx", "/EWSfoo/Exchange.asmx", EXCHANGE_NONE },
-	{ "/xEWS/", "/xEWS/", EXCHANGE_NONE },
-	{ "/search?q=/EWS/Exchange.asmx", "/search", EXCHANGE_NONE },
-	{ "/%45WS/Exchange.asmx", "/EWS/Exchange.asmx", EXCHANGE_EWS },
-	{ "/%u0045WS/Exchange.asmx", "/EWS/Exchange.asmx", EXCHANGE_EWS },
-	{ "/foo/../EWS/x", "/EWS/x", EXCHANGE_EWS },
-	{ "/../../EWS/", "/EWS/", EXCHANGE_EWS },
-	{ "/%2e%2e/%2E/EWS/./x", "/EWS/x", EXCHANGE_EWS },
-	{ "//EWS//Exchange.asmx", "/EWS/Exchange.asmx", EXCHANGE_EWS },
-	{ "\\EWS\\Exchange.asmx", NULL, EXCHANGE_NONE }, /* not origin-form */
-	{ "/%5CEWS%5CExchange.asmx", "/EWS/Exchange.asmx", EXCHANGE_EWS },
-	{ "/owa\\..\\EWS\\x", "/EWS/x", EXCHANGE_EWS },
-	{ "/EWS%2F..%2Fowa", "/owa", EXCHANGE_OWA },
-	{ "/%252FEWS", "/%2FEWS", EXCHANGE_NONE },	 /* decoded once only */
-	{ "/%00EWS", "/%00EWS", EXCHANGE_NONE },	 /* NUL kept literally */
-	{ "/%zzEWS/%4", "/%zzEWS/%4", EXCHANGE_NONE }, /* invalid escapes literal */
-	{ "/EWS%3F/x", "/EWS?/x", EXCHANGE_NONE },	 /* %3F is not a query */
-	{ "/EWS#/frag", "/EWS", EXCHANGE_EWS },
-	{ "/owa", "/owa", EXCHANGE_OWA },
-	{ "/owa/", "/owa/", EXCHANGE_OWA },
-	{ "/OWA/auth.owa", "/OWA/auth.owa", EXCHANGE_OWA },
-	{ "/owaX", "/owaX", EXCHANGE_NONE },
-	{ "/owa.", "/owa.", EXCHANGE_NONE },
-	{ "/Microsoft-Server-ActiveSync?Cmd=Sync", "/Microsoft-Server-ActiveSync",
-	  EXCHANGE_EAS },
-	{ "/microsoft-server-activesync/default.eas", "/microsoft-server-activesync/default.eas",
-	  EXCHANGE_EAS },
-	{ "/Microsoft-Server-ActiveSyncX", "/Microsoft-Server-ActiveSyncX", EXCHANGE_NONE },
-	{ "/rpc/rpcproxy.dll?mbx01.contoso.com:6001", "/rpc/rpcproxy.dll", EXCHANGE_RPC },
-	{ "/rpc/", "/rpc/", EXCHANGE_NONE },
-	{ "/mapi/emsmdb/?MailboxId=x@contoso.com", "/mapi/emsmdb/", EXCHANGE_MAPI },
-	{ "/mapi/nspi", "/mapi/nspi", EXCHANGE_MAPI },
-	{ "/mapi/", "/mapi/", EXCHANGE_NONE },
-	{ "/Autodiscover/Autodiscover.xml", "/Autodiscover/Autodiscover.xml",
-	  EXCHANGE_AUTODISCOVER },
-	{ "/OAB/1234/oab.xml", "/OAB/1234/oab.xml", EXCHANGE_OAB },
-	{ "/ecp/", "/ecp/", EXCHANGE_ECP },
-	{ "/PowerShell?serializationLevel=Full", "/PowerShell", EXCHANGE_POWERSHELL },
-	{ "http://mail.contoso.com/EWS/Exchange.asmx", "/EWS/Exchange.asmx", EXCHANGE_EWS },
-	{ "HTTPS://mail.contoso.com:443/owa/", "/owa/", EXCHANGE_OWA },
-	{ "https://mail.contoso.com", "/", EXCHANGE_NONE },
-	{ "https://mail.contoso.com?x=/EWS/", "/", EXCHANGE_NONE },
-	{ "ftp://mail/EWS/", NULL, EXCHANGE_NONE },
-	{ "mail.contoso.com:443", NULL, EXCHANGE_NONE },
-	{ "*", NULL, EXCHANGE_NONE },
-	{ "", NULL, EXCHANGE_NONE },
-	{ "/a/b/..", "/a/", EXCHANGE_NONE },
-	{ "/a/b/.", "/a/b/", EXCHANGE_NONE },
-	{ "/..", "/", EXCHANGE_NONE },
-	{ "/...", "/...", EXCHANGE_NONE },
+    {"/", "/", EXCHANGE_NONE},
+    {"/EWS/Exchange.asmx", "/EWS/Exchange.asmx", EXCHANGE_EWS},
+    {"/ews/exchange.asmx", "/ews/exchange.asmx", EXCHANGE_EWS},
+    {"/EWS", "/EWS", EXCHANGE_EWS},
+    {"/EWSfoo/Exchange.asmx", "/EWSfoo/Exchange.asmx", EXCHANGE_NONE},
+    {"/xEWS/", "/xEWS/", EXCHANGE_NONE},
+    {"/search?q=/EWS/Exchange.asmx", "/search", EXCHANGE_NONE},
+    {"/%45WS/Exchange.asmx", "/EWS/Exchange.asmx", EXCHANGE_EWS},
+    {"/%u0045WS/Exchange.asmx", "/EWS/Exchange.asmx", EXCHANGE_EWS},
+    {"/foo/../EWS/x", "/EWS/x", EXCHANGE_EWS},
+    {"/../../EWS/", "/EWS/", EXCHANGE_EWS},
+    {"/%2e%2e/%2E/EWS/./x", "/EWS/x", EXCHANGE_EWS},
+    {"//EWS//Exchange.asmx", "/EWS/Exchange.asmx", EXCHANGE_EWS},
+    {"\\EWS\\Exchange.asmx", NULL, EXCHANGE_NONE}, /* not origin-form */
+    {"/%5CEWS%5CExchange.asmx", "/EWS/Exchange.asmx", EXCHANGE_EWS},
+    {"/owa\\..\\EWS\\x", "/EWS/x", EXCHANGE_EWS},
+    {"/EWS%2F..%2Fowa", "/owa", EXCHANGE_OWA},
+    {"/%252FEWS", "/%2FEWS", EXCHANGE_NONE},     /* decoded once only */
+    {"/%00EWS", "/%00EWS", EXCHANGE_NONE},       /* NUL kept literally */
+    {"/%zzEWS/%4", "/%zzEWS/%4", EXCHANGE_NONE}, /* invalid escapes literal */
+    {"/EWS%3F/x", "/EWS?/x", EXCHANGE_NONE},     /* %3F is not a query */
+    {"/EWS#/frag", "/EWS", EXCHANGE_EWS},
+    {"/owa", "/owa", EXCHANGE_OWA},
+    {"/owa/", "/owa/", EXCHANGE_OWA},
+    {"/OWA/auth.owa", "/OWA/auth.owa", EXCHANGE_OWA},
+    {"/owaX", "/owaX", EXCHANGE_NONE},
+    {"/owa.", "/owa.", EXCHANGE_NONE},
+    {"/Microsoft-Server-ActiveSync?Cmd=Sync", "/Microsoft-Server-ActiveSync", EXCHANGE_EAS},
+    {"/microsoft-server-activesync/default.eas", "/microsoft-server-activesync/default.eas",
+     EXCHANGE_EAS},
+    {"/Microsoft-Server-ActiveSyncX", "/Microsoft-Server-ActiveSyncX", EXCHANGE_NONE},
+    {"/rpc/rpcproxy.dll?mbx01.contoso.com:6001", "/rpc/rpcproxy.dll", EXCHANGE_RPC},
+    {"/rpc/", "/rpc/", EXCHANGE_NONE},
+    {"/mapi/emsmdb/?MailboxId=x@contoso.com", "/mapi/emsmdb/", EXCHANGE_MAPI},
+    {"/mapi/nspi", "/mapi/nspi", EXCHANGE_MAPI},
+    {"/mapi/", "/mapi/", EXCHANGE_NONE},
+    {"/Autodiscover/Autodiscover.xml", "/Autodiscover/Autodiscover.xml", EXCHANGE_AUTODISCOVER},
+    {"/OAB/1234/oab.xml", "/OAB/1234/oab.xml", EXCHANGE_OAB},
+    {"/ecp/", "/ecp/", EXCHANGE_ECP},
+    {"/PowerShell?serializationLevel=Full", "/PowerShell", EXCHANGE_POWERSHELL},
+    {"http://mail.contoso.com/EWS/Exchange.asmx", "/EWS/Exchange.asmx", EXCHANGE_EWS},
+    {"HTTPS://mail.contoso.com:443/owa/", "/owa/", EXCHANGE_OWA},
+    {"https://mail.contoso.com", "/", EXCHANGE_NONE},
+    {"https://mail.contoso.com?x=/EWS/", "/", EXCHANGE_NONE},
+    {"ftp://mail/EWS/", NULL, EXCHANGE_NONE},
+    {"mail.contoso.com:443", NULL, EXCHANGE_NONE},
+    {"*", NULL, EXCHANGE_NONE},
+    {"", NULL, EXCHANGE_NONE},
+    {"/a/b/..", "/a/", EXCHANGE_NONE},
+    {"/a/b/.", "/a/b/", EXCHANGE_NONE},
+    {"/..", "/", EXCHANGE_NONE},
+    {"/...", "/...", EXCHANGE_NONE},
 };
 
 static void normalize_table(void **state)
@@ -81,8 +79,8 @@ static void normalize_table(void **state)
 		char out[256];
 		bool trunc = true;
 		const struct norm_row *r = &rows[i];
-		enum exchange_result res = exchange_path_normalize(r->target, strlen(r->target),
-								   out, sizeof(out), &trunc);
+		enum exchange_result res =
+		    exchange_path_normalize(r->target, strlen(r->target), out, sizeof(out), &trunc);
 		if (!r->path) {
 			assert_int_equal(res, EXCHANGE_GIVE_UP);
 		} else {
@@ -93,7 +91,7 @@ static void normalize_table(void **state)
 		}
 		if (exchange_classify(r->target, strlen(r->target)) != r->proto)
 			fail_msg("%s: class %d want %d", r->target,
-				 exchange_classify(r->target, strlen(r->target)), r->proto);
+			         exchange_classify(r->target, strlen(r->target)), r->proto);
 	}
 }
 
@@ -116,7 +114,7 @@ static void normalize_truncation(void **state)
 	/* Too long: whole segments are left out, the prefix stays exact. */
 	const char *p = "/EWS/aaaaaaaaaa/bbbbbbbbbbbbbbbbbbbbbbbbb/c";
 	assert_int_equal(exchange_path_normalize(p, strlen(p), out, sizeof(out), &trunc),
-			 EXCHANGE_OK);
+	                 EXCHANGE_OK);
 	assert_true(trunc);
 	assert_string_equal(out, "/EWS/aaaaaaaaaa");
 	assert_int_equal(exchange_classify(p, strlen(p)), EXCHANGE_EWS);
@@ -124,14 +122,13 @@ static void normalize_truncation(void **state)
 	/* Hidden segments are popped first by "..". */
 	p = "/x/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb/../y";
 	assert_int_equal(exchange_path_normalize(p, strlen(p), out, sizeof(out), &trunc),
-			 EXCHANGE_OK);
+	                 EXCHANGE_OK);
 	assert_false(trunc);
 	assert_string_equal(out, "/x/y");
 
 	/* Tiny buffers. */
 	char two[2];
-	assert_int_equal(exchange_path_normalize("/EWS", 4, two, sizeof(two), &trunc),
-			 EXCHANGE_OK);
+	assert_int_equal(exchange_path_normalize("/EWS", 4, two, sizeof(two), &trunc), EXCHANGE_OK);
 	assert_string_equal(two, "/");
 	assert_true(trunc);
 	assert_int_equal(exchange_path_normalize("/EWS", 4, two, 1, &trunc), EXCHANGE_GIVE_UP);
@@ -140,8 +137,7 @@ static void normalize_truncation(void **state)
 	static char dots[30001];
 	for (size_t i = 0; i < 10000; i++)
 		memcpy(dots + 3 * i, "/..", 3);
-	assert_int_equal(exchange_path_normalize(dots, 30000, out, sizeof(out), NULL),
-			 EXCHANGE_OK);
+	assert_int_equal(exchange_path_normalize(dots, 30000, out, sizeof(out), NULL), EXCHANGE_OK);
 	assert_string_equal(out, "/");
 }
 
@@ -166,7 +162,7 @@ static void eas_plain(void **state)
 	struct exchange_eas_query q;
 	(void)state;
 	const char *t = "/Microsoft-Server-ActiveSync?Cmd=Sync&User=alice&DeviceId=ABC"
-			"&DeviceType=iPhone";
+	                "&DeviceType=iPhone";
 	assert_int_equal(exchange_eas_query(t, strlen(t), &q), EXCHANGE_OK);
 	assert_false(q.base64);
 	assert_string_equal(q.cmd, "Sync");
@@ -226,8 +222,8 @@ static size_t b64enc(const uint8_t *in, size_t len, char *out, bool pct)
 			v |= (uint32_t)in[i + 1] << 8;
 		if (i + 2 < len)
 			v |= in[i + 2];
-		char c[4] = { al[v >> 18 & 63], al[v >> 12 & 63],
-			      i + 1 < len ? al[v >> 6 & 63] : '=', i + 2 < len ? al[v & 63] : '=' };
+		char c[4] = {al[v >> 18 & 63], al[v >> 12 & 63],
+		             i + 1 < len ? al[v >> 6 & 63] : '=', i + 2 < len ? al[v & 63] : '='};
 		for (int k = 0; k < 4; k++) {
 			if (pct && (c[k] == '+' || c[k] == '/' || c[k] == '=')) {
 				e += (size_t)snprintf(out + e, 4, "%%%02X", (unsigned)c[k]);
@@ -254,10 +250,10 @@ static void eas_base64_full(void **state)
 	/* 16.1, Provision (20), de-de 0x0407, binary GUID device id, policy key
 	 * 0x11223344, "iPhone", params Options(7)=1 and User(8)="CONTOSO\alice". */
 	static const uint8_t bin[] = {
-		161, 20, 0x07, 0x04, 16, 0x8f, 0x01, 0xfe, 0xff, 0x00, 0x10, 0x20, 0x30,
-		0x40, 0x50, 0x60, 0x70, 0x80, 0x90, 0xa0, 0xb0, 4, 0x44, 0x33, 0x22, 0x11,
-		6, 'i', 'P', 'h', 'o', 'n', 'e', 7, 1, 0x01, 1, 2, 'x', 'y',
-		8, 13, 'C', 'O', 'N', 'T', 'O', 'S', 'O', '\\', 'a', 'l', 'i', 'c', 'e',
+	    161,  20,   0x07, 0x04, 16,   0x8f, 0x01, 0xfe, 0xff, 0x00, 0x10, 0x20, 0x30, 0x40,
+	    0x50, 0x60, 0x70, 0x80, 0x90, 0xa0, 0xb0, 4,    0x44, 0x33, 0x22, 0x11, 6,    'i',
+	    'P',  'h',  'o',  'n',  'e',  7,    1,    0x01, 1,    2,    'x',  'y',  8,    13,
+	    'C',  'O',  'N',  'T',  'O',  'S',  'O',  '\\', 'a',  'l',  'i',  'c',  'e',
 	};
 	for (int pct = 0; pct < 2; pct++) {
 		size_t n = eas_target(bin, sizeof(bin), t, pct);
@@ -273,7 +269,7 @@ static void eas_base64_full(void **state)
 		assert_string_equal(q.user, "CONTOSO\\alice");
 	}
 	/* Unknown command code: parsed, cmd empty. */
-	uint8_t unk[] = { 141, 99, 0, 0, 1, 'A', 0, 1, 'B' };
+	uint8_t unk[] = {141, 99, 0, 0, 1, 'A', 0, 1, 'B'};
 	size_t n = eas_target(unk, sizeof(unk), t, false);
 	assert_int_equal(exchange_eas_query(t, n, &q), EXCHANGE_OK);
 	assert_int_equal(q.cmd_code, 99);
@@ -285,8 +281,8 @@ static void eas_base64_hostile(void **state)
 	struct exchange_eas_query q;
 	char t[9000];
 	(void)state;
-	static const uint8_t good[] = { 141, 9, 9, 4, 3, 'D', 'E', 'V', 0, 2, 'W', 'P', 8, 3,
-					'b', 'o', 'b' };
+	static const uint8_t good[] = {141, 9,   9,   4, 3, 'D', 'E', 'V', 0,
+	                               2,   'W', 'P', 8, 3, 'b', 'o', 'b'};
 	size_t n = eas_target(good, sizeof(good), t, false);
 	assert_int_equal(exchange_eas_query(t, n, &q), EXCHANGE_OK);
 	assert_string_equal(q.cmd, "FolderSync");
@@ -305,15 +301,17 @@ static void eas_base64_hostile(void **state)
 		}
 	}
 	/* Lying lengths. */
-	static const uint8_t lie_dev[] = { 141, 0, 9, 4, 200, 'D' };
-	static const uint8_t lie_pk[] = { 141, 0, 9, 4, 1, 'D', 3, 1, 2, 3, 0 };
-	static const uint8_t lie_type[] = { 141, 0, 9, 4, 1, 'D', 0, 9, 'x' };
-	static const uint8_t lie_par[] = { 141, 0, 9, 4, 1, 'D', 0, 1, 'x', 8, 50, 'a' };
-	static const uint8_t zero_dev[] = { 141, 0, 9, 4, 0, 0, 1, 'x' };
-	const struct { const uint8_t *b; size_t n; } bad[] = {
-		{ lie_dev, sizeof(lie_dev) }, { lie_pk, sizeof(lie_pk) },
-		{ lie_type, sizeof(lie_type) }, { lie_par, sizeof(lie_par) },
-		{ zero_dev, sizeof(zero_dev) },
+	static const uint8_t lie_dev[] = {141, 0, 9, 4, 200, 'D'};
+	static const uint8_t lie_pk[] = {141, 0, 9, 4, 1, 'D', 3, 1, 2, 3, 0};
+	static const uint8_t lie_type[] = {141, 0, 9, 4, 1, 'D', 0, 9, 'x'};
+	static const uint8_t lie_par[] = {141, 0, 9, 4, 1, 'D', 0, 1, 'x', 8, 50, 'a'};
+	static const uint8_t zero_dev[] = {141, 0, 9, 4, 0, 0, 1, 'x'};
+	const struct {
+		const uint8_t *b;
+		size_t n;
+	} bad[] = {
+	    {lie_dev, sizeof(lie_dev)}, {lie_pk, sizeof(lie_pk)},     {lie_type, sizeof(lie_type)},
+	    {lie_par, sizeof(lie_par)}, {zero_dev, sizeof(zero_dev)},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		n = eas_target(bad[i].b, bad[i].n, t, false);
@@ -329,7 +327,7 @@ static void eas_base64_hostile(void **state)
 	memset(t + n, 'A', 8000);
 	assert_int_equal(exchange_eas_query(t, n + 8000, &q), EXCHANGE_GIVE_UP);
 	/* Longest possible user (u8 length 255) fits EXCHANGE_USER_MAX. */
-	uint8_t lu[300] = { 141, 0, 9, 4, 1, 'D', 0, 1, 'x', 8, 255 };
+	uint8_t lu[300] = {141, 0, 9, 4, 1, 'D', 0, 1, 'x', 8, 255};
 	memset(lu + 11, 'u', 255);
 	n = eas_target(lu, 11 + 255, t, false);
 	assert_int_equal(exchange_eas_query(t, n, &q), EXCHANGE_OK);
@@ -343,12 +341,11 @@ static void form_field(void **state)
 	bool trunc;
 	(void)state;
 	const char *body = "destination=https%3A%2F%2Fmail%2Fowa%2F%3Fusername%3Dmallory"
-			   "&xusername=eve&flags=4&username=CONTOSO%5Calice+b&password=s3cr%26t"
-			   "&isUtf8=1";
+	                   "&xusername=eve&flags=4&username=CONTOSO%5Calice+b&password=s3cr%26t"
+	                   "&isUtf8=1";
 	size_t len = strlen(body);
-	assert_int_equal(exchange_form_field(body, len, "username", true, out, sizeof(out),
-					     &trunc),
-			 EXCHANGE_OK);
+	assert_int_equal(exchange_form_field(body, len, "username", true, out, sizeof(out), &trunc),
+	                 EXCHANGE_OK);
 	assert_string_equal(out, "CONTOSO\\alice b");
 	assert_false(trunc);
 
@@ -356,8 +353,8 @@ static void form_field(void **state)
 	size_t end = (size_t)(strstr(body, "&password") - body);
 	for (size_t i = 0; i <= len; i++) {
 		memset(out, 0, sizeof(out));
-		enum exchange_result r = exchange_form_field(body, i, "username", false, out,
-							     sizeof(out), NULL);
+		enum exchange_result r =
+		    exchange_form_field(body, i, "username", false, out, sizeof(out), NULL);
 		if (i <= end) {
 			assert_int_equal(r, EXCHANGE_NEED_MORE);
 		} else {
@@ -366,23 +363,22 @@ static void form_field(void **state)
 		}
 	}
 	assert_int_equal(exchange_form_field(body, len, "nope", true, out, sizeof(out), NULL),
-			 EXCHANGE_NOT_FOUND);
+	                 EXCHANGE_NOT_FOUND);
 	assert_int_equal(exchange_form_field(body, len, "nope", false, out, sizeof(out), NULL),
-			 EXCHANGE_NEED_MORE);
+	                 EXCHANGE_NEED_MORE);
 	assert_int_equal(exchange_form_field("", 0, "a", true, out, sizeof(out), NULL),
-			 EXCHANGE_NOT_FOUND);
+	                 EXCHANGE_NOT_FOUND);
 	assert_int_equal(exchange_form_field("a&b", 3, "b", true, out, sizeof(out), NULL),
-			 EXCHANGE_OK);
+	                 EXCHANGE_OK);
 	assert_string_equal(out, "");
-	assert_int_equal(exchange_form_field("%75ser=x", 8, "user", true, out, sizeof(out),
-					     NULL),
-			 EXCHANGE_OK);
+	assert_int_equal(exchange_form_field("%75ser=x", 8, "user", true, out, sizeof(out), NULL),
+	                 EXCHANGE_OK);
 	assert_string_equal(out, "x");
 	/* Truncated value. */
 	char small[4];
-	assert_int_equal(exchange_form_field("u=abcdef", 8, "u", true, small, sizeof(small),
-					     &trunc),
-			 EXCHANGE_OK);
+	assert_int_equal(
+	    exchange_form_field("u=abcdef", 8, "u", true, small, sizeof(small), &trunc),
+	    EXCHANGE_OK);
 	assert_string_equal(small, "abc");
 	assert_true(trunc);
 }
@@ -390,10 +386,14 @@ static void form_field(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(normalize_table),	   cmocka_unit_test(normalize_truncation),
-		cmocka_unit_test(proto_names),		   cmocka_unit_test(eas_plain),
-		cmocka_unit_test(eas_base64_spec_example), cmocka_unit_test(eas_base64_full),
-		cmocka_unit_test(eas_base64_hostile),	   cmocka_unit_test(form_field),
+	    cmocka_unit_test(normalize_table),
+	    cmocka_unit_test(normalize_truncation),
+	    cmocka_unit_test(proto_names),
+	    cmocka_unit_test(eas_plain),
+	    cmocka_unit_test(eas_base64_spec_example),
+	    cmocka_unit_test(eas_base64_full),
+	    cmocka_unit_test(eas_base64_hostile),
+	    cmocka_unit_test(form_field),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

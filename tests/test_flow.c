@@ -23,21 +23,21 @@
 #define RST 0x04
 #define ACK 0x10
 
-#define S(x) ((uint64_t)(x) * 1000000u)
+#define S(x) ((uint64_t)(x)*1000000u)
 
 #define CLIENT 0x0a000001u /* 10.0.0.1 */
 #define SERVER 0x0a000002u /* 10.0.0.2 */
 
-static struct pkt mk4(uint8_t proto, uint32_t src, uint16_t sport, uint32_t dst,
-		      uint16_t dport, uint8_t flags, uint64_t ts_us)
+static struct pkt mk4(uint8_t proto, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
+                      uint8_t flags, uint64_t ts_us)
 {
 	struct pkt p = {
-		.ts_us = ts_us,
-		.af = 4,
-		.ip_proto = proto,
-		.sport = sport,
-		.dport = dport,
-		.tcp_flags = proto == IPPROTO_TCP ? flags : 0,
+	    .ts_us = ts_us,
+	    .af = 4,
+	    .ip_proto = proto,
+	    .sport = sport,
+	    .dport = dport,
+	    .tcp_flags = proto == IPPROTO_TCP ? flags : 0,
 	};
 
 	for (int i = 0; i < 4; i++) {
@@ -47,21 +47,20 @@ static struct pkt mk4(uint8_t proto, uint32_t src, uint16_t sport, uint32_t dst,
 	return p;
 }
 
-static struct pkt tcp4(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
-		       uint8_t flags, uint64_t ts_us)
+static struct pkt tcp4(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, uint8_t flags,
+                       uint64_t ts_us)
 {
 	return mk4(IPPROTO_TCP, src, sport, dst, dport, flags, ts_us);
 }
 
-static struct pkt udp4(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
-		       uint64_t ts_us)
+static struct pkt udp4(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, uint64_t ts_us)
 {
 	return mk4(IPPROTO_UDP, src, sport, dst, dport, 0, ts_us);
 }
 
 /* 2001:db8::<low 32 bits of host>. */
-static struct pkt tcp6(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
-		       uint8_t flags, uint64_t ts_us)
+static struct pkt tcp6(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, uint8_t flags,
+                       uint64_t ts_us)
 {
 	struct pkt p = tcp4(0, sport, 0, dport, flags, ts_us);
 
@@ -137,7 +136,7 @@ static struct flow_table *table(struct rec *r, uint32_t max_flows, size_t ext_si
 }
 
 static struct flow *pkt_in(struct flow_table *t, const struct pkt *p, int want_dir,
-			   bool want_created)
+                           bool want_created)
 {
 	int dir = -1;
 	bool created = !want_created;
@@ -263,8 +262,8 @@ static void test_role_from_synack_pickup(void **state)
 }
 
 /* Creates a flow mid-stream from one packet and checks the client port. */
-static void check_heuristic(struct flow_table *t, uint8_t proto, uint16_t sport,
-			    uint16_t dport, uint16_t want_client_port, int want_dir)
+static void check_heuristic(struct flow_table *t, uint8_t proto, uint16_t sport, uint16_t dport,
+                            uint16_t want_client_port, int want_dir)
 {
 	struct pkt p = mk4(proto, CLIENT, sport, SERVER, dport, ACK, S(1));
 	struct flow *f = pkt_in(t, &p, want_dir, true);
@@ -395,9 +394,8 @@ static void test_states(void **state)
 }
 
 /* One flow per state, all last active at 1000 s. */
-static void make_one_of_each(struct flow_table *t, struct flow **ret_emb,
-			     struct flow **ret_est, struct flow **ret_closed,
-			     struct flow **ret_udp)
+static void make_one_of_each(struct flow_table *t, struct flow **ret_emb, struct flow **ret_est,
+                             struct flow **ret_closed, struct flow **ret_udp)
 {
 	struct pkt p;
 
@@ -695,13 +693,13 @@ static void test_many_flows(void **state)
 	for (uint32_t i = 0; i < N; i++) {
 		uint16_t port = (uint16_t)(1024 + i / 2);
 		struct pkt p = i % 2 ? tcp6(CLIENT, port, SERVER, 443, SYN, S(1))
-				     : tcp4(CLIENT, port, SERVER, 443, SYN, S(1));
+		                     : tcp4(CLIENT, port, SERVER, 443, SYN, S(1));
 		seen[i] = pkt_in(t, &p, 0, true);
 	}
 	for (uint32_t i = 0; i < N; i++) {
 		uint16_t port = (uint16_t)(1024 + i / 2);
 		struct pkt p = i % 2 ? tcp6(SERVER, 443, CLIENT, port, SYN | ACK, S(2))
-				     : tcp4(SERVER, 443, CLIENT, port, SYN | ACK, S(2));
+		                     : tcp4(SERVER, 443, CLIENT, port, SYN | ACK, S(2));
 		assert_ptr_equal(pkt_in(t, &p, 1, false), seen[i]);
 		assert_int_equal(seen[i]->state, FLOW_ESTABLISHED);
 	}
@@ -751,23 +749,23 @@ static void test_port_reuse_after_close(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_config_default),
-		cmocka_unit_test(test_not_tcp_udp),
-		cmocka_unit_test(test_both_directions),
-		cmocka_unit_test(test_role_from_syn),
-		cmocka_unit_test(test_role_from_synack_pickup),
-		cmocka_unit_test(test_role_port_heuristic),
-		cmocka_unit_test(test_distinct_keys),
-		cmocka_unit_test(test_states),
-		cmocka_unit_test(test_timeouts),
-		cmocka_unit_test(test_timeout_between_sweeps),
-		cmocka_unit_test(test_clock_never_backwards),
-		cmocka_unit_test(test_eviction_order),
-		cmocka_unit_test(test_end_once),
-		cmocka_unit_test(test_ext),
-		cmocka_unit_test(test_cap_10x),
-		cmocka_unit_test(test_many_flows),
-		cmocka_unit_test(test_port_reuse_after_close),
+	    cmocka_unit_test(test_config_default),
+	    cmocka_unit_test(test_not_tcp_udp),
+	    cmocka_unit_test(test_both_directions),
+	    cmocka_unit_test(test_role_from_syn),
+	    cmocka_unit_test(test_role_from_synack_pickup),
+	    cmocka_unit_test(test_role_port_heuristic),
+	    cmocka_unit_test(test_distinct_keys),
+	    cmocka_unit_test(test_states),
+	    cmocka_unit_test(test_timeouts),
+	    cmocka_unit_test(test_timeout_between_sweeps),
+	    cmocka_unit_test(test_clock_never_backwards),
+	    cmocka_unit_test(test_eviction_order),
+	    cmocka_unit_test(test_end_once),
+	    cmocka_unit_test(test_ext),
+	    cmocka_unit_test(test_cap_10x),
+	    cmocka_unit_test(test_many_flows),
+	    cmocka_unit_test(test_port_reuse_after_close),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,7 +13,8 @@
 
 static size_t b64(const void *in, size_t len, char *out, bool url)
 {
-	static const char std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char std[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	static const char u[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	const char *al = url ? u : std;
 	const uint8_t *p = in;
@@ -45,25 +46,27 @@ static size_t header(const char *scheme, const void *cred, size_t n)
 
 static void normalize(void **state)
 {
-	static const struct { const char *in, *out; } rows[] = {
-		{ "alice", "alice" },
-		{ "CONTOSO\\Alice", "alice" },
-		{ "Alice@Contoso.COM", "alice" },
-		{ "contoso.com\\ALICE@contoso.com", "alice" },
-		{ "  Bob  ", "bob" },
-		{ " DOM\\ bob @x", "bob" },
-		{ "A\\B\\Carol", "carol" },
-		{ "J\xC3\x9CRGEN@x", "j\xC3\x9Crgen" }, /* only ASCII is lowered */
-		{ "@contoso.com", "" },
-		{ "CONTOSO\\", "" },
-		{ "", "" },
+	static const struct {
+		const char *in, *out;
+	} rows[] = {
+	    {"alice", "alice"},
+	    {"CONTOSO\\Alice", "alice"},
+	    {"Alice@Contoso.COM", "alice"},
+	    {"contoso.com\\ALICE@contoso.com", "alice"},
+	    {"  Bob  ", "bob"},
+	    {" DOM\\ bob @x", "bob"},
+	    {"A\\B\\Carol", "carol"},
+	    {"J\xC3\x9CRGEN@x", "j\xC3\x9Crgen"}, /* only ASCII is lowered */
+	    {"@contoso.com", ""},
+	    {"CONTOSO\\", ""},
+	    {"", ""},
 	};
 	char out[IDENTITY_USER_MAX];
 	bool trunc = true;
 	(void)state;
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		size_t n = identity_normalize_user(rows[i].in, strlen(rows[i].in), out,
-						   sizeof(out), &trunc);
+		size_t n = identity_normalize_user(rows[i].in, strlen(rows[i].in), out, sizeof(out),
+		                                   &trunc);
 		assert_string_equal(out, rows[i].out);
 		assert_int_equal(n, strlen(rows[i].out));
 		assert_false(trunc);
@@ -108,8 +111,7 @@ static void basic(void **state)
 	assert_int_equal(identity_from_authorization(hdr, n, &id), IDENTITY_GIVE_UP);
 	assert_int_equal(identity_from_authorization("Basic !!!!", 10, &id), IDENTITY_GIVE_UP);
 	assert_int_equal(identity_from_authorization("Basic", 5, &id), IDENTITY_GIVE_UP);
-	assert_int_equal(identity_from_authorization("Basic YTpi YTpi", 15, &id),
-			 IDENTITY_GIVE_UP);
+	assert_int_equal(identity_from_authorization("Basic YTpi YTpi", 15, &id), IDENTITY_GIVE_UP);
 	n = header("Basic", ":pw", 3);
 	assert_int_equal(identity_from_authorization(hdr, n, &id), IDENTITY_NO_USER);
 	static char huge[3000];
@@ -129,7 +131,7 @@ static void schemes(void **state)
 	assert_int_equal(identity_auth_scheme("Digest x", 8), IDENTITY_AUTH_NONE);
 	assert_int_equal(identity_auth_scheme("Basicx y", 8), IDENTITY_AUTH_NONE);
 	assert_int_equal(identity_from_authorization("Digest username=\"a\"", 19, &id),
-			 IDENTITY_UNKNOWN_SCHEME);
+	                 IDENTITY_UNKNOWN_SCHEME);
 	assert_int_equal(identity_from_authorization("", 0, &id), IDENTITY_UNKNOWN_SCHEME);
 	assert_string_equal(identity_auth_name(IDENTITY_AUTH_NONE), "none");
 	assert_string_equal(identity_auth_name(IDENTITY_AUTH_NTLM), "ntlm");
@@ -190,16 +192,16 @@ static void ntlm_and_negotiate(void **state)
 	assert_string_equal(id.user, "alice");
 
 	/* Type 1: scheme known, no user yet. */
-	static const uint8_t t1[] = { 'N', 'T', 'L', 'M', 'S', 'S', 'P', 0, 1, 0, 0, 0,
-				      7, 0x82, 8, 0xa2 };
+	static const uint8_t t1[] = {'N', 'T', 'L', 'M', 'S', 'S',  'P', 0,
+	                             1,   0,   0,   0,   7,   0x82, 8,   0xa2};
 	k = header("NTLM", t1, sizeof(t1));
 	assert_int_equal(identity_from_authorization(hdr, k, &id), IDENTITY_NO_USER);
 	assert_int_equal(id.auth, IDENTITY_AUTH_NTLM);
 	assert_string_equal(id.user, "");
 
 	/* Kerberos. */
-	static const uint8_t krb[] = { 0x60, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7,
-				       0x12, 0x01, 0x02, 0x02, 0x01, 0x00 };
+	static const uint8_t krb[] = {0x60, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
+	                              0xf7, 0x12, 0x01, 0x02, 0x02, 0x01, 0x00};
 	k = header("Negotiate", krb, sizeof(krb));
 	assert_int_equal(identity_from_authorization(hdr, k, &id), IDENTITY_NO_USER);
 	assert_true(id.kerberos);
@@ -250,8 +252,8 @@ static void owa_form(void **state)
 	struct identity id;
 	(void)state;
 	const char *body = "destination=https%3A%2F%2Fmail.contoso.com%2Fowa%2F&flags=4"
-			   "&forcedownlevel=0&username=CONTOSO%5CDave&password=hunter2"
-			   "&passwordText=&isUtf8=1";
+	                   "&forcedownlevel=0&username=CONTOSO%5CDave&password=hunter2"
+	                   "&passwordText=&isUtf8=1";
 	size_t len = strlen(body);
 	assert_int_equal(identity_from_owa_form(body, len, true, &id), IDENTITY_OK);
 	assert_int_equal(id.auth, IDENTITY_AUTH_FORM);
@@ -280,9 +282,9 @@ static void owa_form(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(normalize),	      cmocka_unit_test(basic),
-		cmocka_unit_test(schemes),	      cmocka_unit_test(ntlm_and_negotiate),
-		cmocka_unit_test(bearer),	      cmocka_unit_test(owa_form),
+	    cmocka_unit_test(normalize), cmocka_unit_test(basic),
+	    cmocka_unit_test(schemes),   cmocka_unit_test(ntlm_and_negotiate),
+	    cmocka_unit_test(bearer),    cmocka_unit_test(owa_form),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -59,11 +59,12 @@ static void upn_and_unique_name(void **state)
 {
 	struct jwt_claims c;
 	(void)state;
-	assert_int_equal(parse("{\"aud\":\"https://outlook.office365.com\",\"iss\":\"x\","
-			       "\"unique_name\":\"alice@contoso.com\",\"upn\":\"Alice@contoso.com\","
-			       "\"oid\":\"1234\",\"exp\":1700000000,\"amr\":[\"pwd\",\"mfa\"]}",
-			       &c),
-			 JWT_OK);
+	assert_int_equal(
+	    parse("{\"aud\":\"https://outlook.office365.com\",\"iss\":\"x\","
+	          "\"unique_name\":\"alice@contoso.com\",\"upn\":\"Alice@contoso.com\","
+	          "\"oid\":\"1234\",\"exp\":1700000000,\"amr\":[\"pwd\",\"mfa\"]}",
+	          &c),
+	    JWT_OK);
 	assert_string_equal(c.upn, "Alice@contoso.com");
 	assert_string_equal(c.unique_name, "alice@contoso.com");
 	assert_string_equal(c.oid, "1234");
@@ -89,7 +90,7 @@ static void escapes(void **state)
 	assert_string_equal(c.upn, "alice/x\"q\\\b\t@c.com");
 	/* Surrogate pair, BMP, lone surrogates, \u0000. */
 	assert_int_equal(parse("{\"upn\":\"\\ud83D\\uDE00\\u00fc\\ud800x\\udc00\\u0000\"}", &c),
-			 JWT_OK);
+	                 JWT_OK);
 	assert_string_equal(c.upn, "\xF0\x9F\x98\x80\xC3\xBC\xEF\xBF\xBDx\xEF\xBF\xBD\xEF\xBF\xBD");
 	/* Escaped key names match too. */
 	assert_int_equal(parse("{\"\\u0075pn\":\"k\"}", &c), JWT_OK);
@@ -104,10 +105,10 @@ static void nesting_and_duplicates(void **state)
 	struct jwt_claims c;
 	(void)state;
 	assert_int_equal(parse("{\"a\":{\"upn\":\"nested\",\"b\":[1,{\"upn\":\"n2\"}]},"
-			       "\"c\":[[],{},\"}\",\"]\"],\"upn\":\"top\",\"upn\":\"second\","
-			       "\"d\":-1.5e+3,\"e\":true,\"f\":null,\"g\":false}",
-			       &c),
-			 JWT_OK);
+	                       "\"c\":[[],{},\"}\",\"]\"],\"upn\":\"top\",\"upn\":\"second\","
+	                       "\"d\":-1.5e+3,\"e\":true,\"f\":null,\"g\":false}",
+	                       &c),
+	                 JWT_OK);
 	assert_string_equal(c.upn, "top");
 	/* Non-string upn is skipped; the next claim is used. */
 	assert_int_equal(parse("{\"upn\":123,\"unique_name\":\"u\"}", &c), JWT_OK);
@@ -138,18 +139,30 @@ static void malformed(void **state)
 	struct jwt_claims c;
 	(void)state;
 	static const char *const bad_json[] = {
-		"[]",	       "\"upn\"",	     "{\"upn\":\"a\"",	      "{\"upn\":\"a\"} x",
-		"{\"upn\":\"a\nb\"}", "{\"upn\":\"\\x\"}", "{\"upn\":\"\\u12\"}", "{\"upn\" \"a\"}",
-		"{\"upn\":}",  "{,}",		     "{\"a\":1,}",	      "{\"a\":[1,]}",
-		"{\"a\":tru}", "{upn:\"a\"}",	     "",		      "{\"a\":[}",
+	    "[]",
+	    "\"upn\"",
+	    "{\"upn\":\"a\"",
+	    "{\"upn\":\"a\"} x",
+	    "{\"upn\":\"a\nb\"}",
+	    "{\"upn\":\"\\x\"}",
+	    "{\"upn\":\"\\u12\"}",
+	    "{\"upn\" \"a\"}",
+	    "{\"upn\":}",
+	    "{,}",
+	    "{\"a\":1,}",
+	    "{\"a\":[1,]}",
+	    "{\"a\":tru}",
+	    "{upn:\"a\"}",
+	    "",
+	    "{\"a\":[}",
 	};
 	for (size_t i = 0; i < sizeof(bad_json) / sizeof(bad_json[0]); i++)
 		if (parse(bad_json[i], &c) != JWT_GIVE_UP)
 			fail_msg("accepted: %s", bad_json[i]);
 
 	static const char *const bad_tok[] = {
-		"abc",	       "abc.def",	"a.b.c.d",	     "a.b.c.d.e", /* JWE */
-		".eyJ9.sig",   "eyJ9..sig",	"eyJ9.e$J9.sig",     "eyJ9.eyJ9",
+	    "abc",       "abc.def",   "a.b.c.d",       "a.b.c.d.e", /* JWE */
+	    ".eyJ9.sig", "eyJ9..sig", "eyJ9.e$J9.sig", "eyJ9.eyJ9",
 	};
 	for (size_t i = 0; i < sizeof(bad_tok) / sizeof(bad_tok[0]); i++)
 		assert_int_equal(jwt_parse(bad_tok[i], strlen(bad_tok[i]), &c), JWT_GIVE_UP);
@@ -199,9 +212,11 @@ static void bounds(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(upn_and_unique_name), cmocka_unit_test(escapes),
-		cmocka_unit_test(nesting_and_duplicates), cmocka_unit_test(malformed),
-		cmocka_unit_test(bounds),
+	    cmocka_unit_test(upn_and_unique_name),
+	    cmocka_unit_test(escapes),
+	    cmocka_unit_test(nesting_and_duplicates),
+	    cmocka_unit_test(malformed),
+	    cmocka_unit_test(bounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

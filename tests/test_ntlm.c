@@ -44,14 +44,14 @@ struct field {
  * truncation cuts a referenced buffer.
  */
 static size_t type3_raw(uint8_t *m, uint32_t flags, struct field dom, struct field user,
-			struct field ws, size_t nt_len)
+                        struct field ws, size_t nt_len)
 {
 	size_t off = 88;
 	memset(m, 0, 88);
 	memcpy(m, "NTLMSSP\0", 8);
 	put32(m + 8, 3);
-	const struct field f[3] = { dom, user, ws };
-	const size_t at[3] = { 28, 36, 44 };
+	const struct field f[3] = {dom, user, ws};
+	const size_t at[3] = {28, 36, 44};
 	for (int i = 0; i < 3; i++) {
 		put16(m + at[i], (uint16_t)f[i].n);
 		put16(m + at[i] + 2, (uint16_t)f[i].n);
@@ -77,12 +77,11 @@ static size_t type3_raw(uint8_t *m, uint32_t flags, struct field dom, struct fie
 	return off;
 }
 
-static size_t type3(uint8_t *m, bool unicode, const char *dom, const char *user,
-		    const char *ws)
+static size_t type3(uint8_t *m, bool unicode, const char *dom, const char *user, const char *ws)
 {
 	uint8_t d[1024], u[1024], w[1024];
-	struct field fd = { d, enc(dom, unicode, d) }, fu = { u, enc(user, unicode, u) },
-		     fw = { w, enc(ws, unicode, w) };
+	struct field fd = {d, enc(dom, unicode, d)}, fu = {u, enc(user, unicode, u)},
+	             fw = {w, enc(ws, unicode, w)};
 	uint32_t flags = 0xE2888215u & ~(unicode ? 0 : NTLM_NEGOTIATE_UNICODE);
 	if (!unicode)
 		flags |= NTLM_NEGOTIATE_OEM;
@@ -106,8 +105,8 @@ static void type3_unicode(void **state)
 	assert_false(a.truncated);
 
 	/* Non-ASCII: U+00FC, U+20AC and a surrogate pair (U+1F600). */
-	static const uint8_t u16[] = { 'j', 0, 0xFC, 0, 0xAC, 0x20, 0x3D, 0xD8, 0x00, 0xDE };
-	struct field fu = { u16, sizeof(u16) }, e = { NULL, 0 };
+	static const uint8_t u16[] = {'j', 0, 0xFC, 0, 0xAC, 0x20, 0x3D, 0xD8, 0x00, 0xDE};
+	struct field fu = {u16, sizeof(u16)}, e = {NULL, 0};
 	n = type3_raw(m, NTLM_NEGOTIATE_UNICODE, e, fu, e, 48);
 	assert_int_equal(ntlm_parse_authenticate(m, n, &a), NTLM_OK);
 	assert_string_equal(a.user, "j\xC3\xBC\xE2\x82\xAC\xF0\x9F\x98\x80");
@@ -119,17 +118,18 @@ static void type3_invalid_utf16(void **state)
 {
 	uint8_t m[512];
 	struct ntlm_auth a;
-	struct field e = { NULL, 0 };
+	struct field e = {NULL, 0};
 	(void)state;
 	/* Lone high surrogate, lone low surrogate, NUL: U+FFFD each. */
-	static const uint8_t bad[] = { 'a', 0, 0x3D, 0xD8, 'b', 0, 0x00, 0xDE, 0, 0 };
-	struct field fu = { bad, sizeof(bad) };
+	static const uint8_t bad[] = {'a', 0, 0x3D, 0xD8, 'b', 0, 0x00, 0xDE, 0, 0};
+	struct field fu = {bad, sizeof(bad)};
 	size_t n = type3_raw(m, NTLM_NEGOTIATE_UNICODE, e, fu, e, 48);
 	assert_int_equal(ntlm_parse_authenticate(m, n, &a), NTLM_OK);
-	assert_string_equal(a.user, "a\xEF\xBF\xBD" "b\xEF\xBF\xBD\xEF\xBF\xBD");
+	assert_string_equal(a.user, "a\xEF\xBF\xBD"
+	                            "b\xEF\xBF\xBD\xEF\xBF\xBD");
 	assert_true(a.bad_utf16);
 	/* High surrogate at the very end. */
-	static const uint8_t tail[] = { 'a', 0, 0x3D, 0xD8 };
+	static const uint8_t tail[] = {'a', 0, 0x3D, 0xD8};
 	fu.p = tail;
 	fu.n = sizeof(tail);
 	n = type3_raw(m, NTLM_NEGOTIATE_UNICODE, e, fu, e, 48);
@@ -157,7 +157,7 @@ static void type3_anonymous_and_long(void **state)
 {
 	uint8_t m[4096];
 	struct ntlm_auth a;
-	struct field e = { NULL, 0 };
+	struct field e = {NULL, 0};
 	(void)state;
 	size_t n = type3_raw(m, NTLM_NEGOTIATE_UNICODE | NTLM_NEGOTIATE_ANONYMOUS, e, e, e, 0);
 	assert_int_equal(ntlm_parse_authenticate(m, n, &a), NTLM_OK);
@@ -217,14 +217,14 @@ static void type3_hostile(void **state)
 	assert_int_equal(ntlm_parse_authenticate(NULL, 0, &a), NTLM_GIVE_UP);
 }
 
-static const uint8_t type1[] = { 'N', 'T', 'L', 'M', 'S', 'S', 'P', 0, 1, 0, 0, 0,
-				  0x97, 0x82, 0x08, 0xe2, 0, 0, 0, 0, 0, 0, 0, 0,
-				  0, 0, 0, 0, 0, 0, 0, 0 };
+static const uint8_t type1[] = {'N', 'T',  'L',  'M',  'S',  'S', 'P', 0, 1, 0, 0,
+                                0,   0x97, 0x82, 0x08, 0xe2, 0,   0,   0, 0, 0, 0,
+                                0,   0,    0,    0,    0,    0,   0,   0, 0, 0};
 
 static void message_types(void **state)
 {
 	struct ntlm_auth a;
-	uint8_t t2[48] = { 'N', 'T', 'L', 'M', 'S', 'S', 'P', 0, 2, 0, 0, 0 };
+	uint8_t t2[48] = {'N', 'T', 'L', 'M', 'S', 'S', 'P', 0, 2, 0, 0, 0};
 	(void)state;
 	assert_int_equal(ntlm_message_type(type1, sizeof(type1)), 1);
 	assert_int_equal(ntlm_message_type(t2, sizeof(t2)), 2);
@@ -252,9 +252,9 @@ static size_t tlv(uint8_t *out, uint8_t tag, const uint8_t *body, size_t n)
 	return h + n;
 }
 
-static const uint8_t oid_spnego[] = { 0x06, 0x06, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x02 };
-static const uint8_t mech_ntlm[] = { 0xa0, 0x0e, 0x30, 0x0c, 0x06, 0x0a, 0x2b, 0x06, 0x01,
-				     0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a };
+static const uint8_t oid_spnego[] = {0x06, 0x06, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x02};
+static const uint8_t mech_ntlm[] = {0xa0, 0x0e, 0x30, 0x0c, 0x06, 0x0a, 0x2b, 0x06,
+                                    0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a};
 
 /* GSS InitialContextToken { spnego, [0] NegTokenInit { mechTypes, [2] tok } }. */
 static size_t neg_init(uint8_t *out, const uint8_t *tok, size_t n)
@@ -274,7 +274,7 @@ static size_t neg_init(uint8_t *out, const uint8_t *tok, size_t n)
 /* [1] NegTokenResp { negState accept-incomplete, [2] responseToken tok }. */
 static size_t neg_resp(uint8_t *out, const uint8_t *tok, size_t n)
 {
-	static const uint8_t state[] = { 0xa0, 0x03, 0x0a, 0x01, 0x01 };
+	static const uint8_t state[] = {0xa0, 0x03, 0x0a, 0x01, 0x01};
 	uint8_t a[4096], b[4096];
 	size_t k = tlv(a, 0x04, tok, n);
 	k = tlv(b, 0xa2, a, k);
@@ -324,9 +324,8 @@ static void spnego_kerberos_and_empty(void **state)
 	uint8_t tok[256];
 	(void)state;
 	/* Raw krb5 GSS token: 60 len 06 09 <krb5 oid> 01 00 <AP-REQ...>. */
-	static const uint8_t krb[] = { 0x60, 0x11, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7,
-				       0x12, 0x01, 0x02, 0x02, 0x01, 0x00, 0x6e, 0x02,
-				       0x30, 0x00 };
+	static const uint8_t krb[] = {0x60, 0x11, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12,
+	                              0x01, 0x02, 0x02, 0x01, 0x00, 0x6e, 0x02, 0x30, 0x00};
 	assert_int_equal(ntlm_parse_negotiate(krb, sizeof(krb), &a), NTLM_KERBEROS);
 	/* The Microsoft krb5 OID, wrapped in SPNEGO. */
 	uint8_t mskrb[sizeof(krb)];
@@ -354,19 +353,22 @@ static void spnego_hostile(void **state)
 	uint8_t tok[4096];
 	(void)state;
 	/* Indefinite length, 5-byte length, high tag number, length past end. */
-	static const uint8_t indef[] = { 0x60, 0x80, 0x06, 0x06, 0x2b, 0x06, 0x01, 0x05, 0x05,
-					 0x02, 0x00, 0x00 };
-	static const uint8_t len5[] = { 0x60, 0x85, 0, 0, 0, 0, 8, 0x06, 0x06, 0x2b, 0x06, 0x01,
-					0x05, 0x05, 0x02 };
-	static const uint8_t hightag[] = { 0x7f, 0x81, 0x02, 0x00, 0x00 };
-	static const uint8_t past[] = { 0x60, 0x84, 0x7f, 0xff, 0xff, 0xff, 0x06 };
-	static const uint8_t other_oid[] = { 0x60, 0x08, 0x06, 0x06, 0x2b, 0x06, 0x01, 0x05,
-					     0x05, 0x03 };
-	static const uint8_t not_octets[] = { 0xa1, 0x06, 0x30, 0x04, 0xa2, 0x02, 0x05, 0x00 };
-	const struct { const uint8_t *p; size_t n; } bad[] = {
-		{ indef, sizeof(indef) }, { len5, sizeof(len5) },   { hightag, sizeof(hightag) },
-		{ past, sizeof(past) },	  { other_oid, sizeof(other_oid) },
-		{ not_octets, sizeof(not_octets) },
+	static const uint8_t indef[] = {0x60, 0x80, 0x06, 0x06, 0x2b, 0x06,
+	                                0x01, 0x05, 0x05, 0x02, 0x00, 0x00};
+	static const uint8_t len5[] = {0x60, 0x85, 0,    0,    0,    0,    8,   0x06,
+	                               0x06, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x02};
+	static const uint8_t hightag[] = {0x7f, 0x81, 0x02, 0x00, 0x00};
+	static const uint8_t past[] = {0x60, 0x84, 0x7f, 0xff, 0xff, 0xff, 0x06};
+	static const uint8_t other_oid[] = {0x60, 0x08, 0x06, 0x06, 0x2b,
+	                                    0x06, 0x01, 0x05, 0x05, 0x03};
+	static const uint8_t not_octets[] = {0xa1, 0x06, 0x30, 0x04, 0xa2, 0x02, 0x05, 0x00};
+	const struct {
+		const uint8_t *p;
+		size_t n;
+	} bad[] = {
+	    {indef, sizeof(indef)},         {len5, sizeof(len5)},
+	    {hightag, sizeof(hightag)},     {past, sizeof(past)},
+	    {other_oid, sizeof(other_oid)}, {not_octets, sizeof(not_octets)},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(ntlm_parse_negotiate(bad[i].p, bad[i].n, &a), NTLM_GIVE_UP);
@@ -383,7 +385,7 @@ static void spnego_hostile(void **state)
 	}
 	assert_int_equal(ntlm_parse_negotiate(tok, 2000, &a), NTLM_GIVE_UP);
 	/* Garbage inside the responseToken. */
-	static const uint8_t junk[] = { 1, 2, 3, 4 };
+	static const uint8_t junk[] = {1, 2, 3, 4};
 	size_t k = neg_resp(tok, junk, sizeof(junk));
 	assert_int_equal(ntlm_parse_negotiate(tok, k, &a), NTLM_GIVE_UP);
 	assert_int_equal(ntlm_parse_negotiate(NULL, 0, &a), NTLM_GIVE_UP);
@@ -392,11 +394,11 @@ static void spnego_hostile(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(type3_unicode),   cmocka_unit_test(type3_invalid_utf16),
-		cmocka_unit_test(type3_oem),	   cmocka_unit_test(type3_anonymous_and_long),
-		cmocka_unit_test(type3_hostile),   cmocka_unit_test(message_types),
-		cmocka_unit_test(spnego_ntlm),	   cmocka_unit_test(spnego_kerberos_and_empty),
-		cmocka_unit_test(spnego_hostile),
+	    cmocka_unit_test(type3_unicode),  cmocka_unit_test(type3_invalid_utf16),
+	    cmocka_unit_test(type3_oem),      cmocka_unit_test(type3_anonymous_and_long),
+	    cmocka_unit_test(type3_hostile),  cmocka_unit_test(message_types),
+	    cmocka_unit_test(spnego_ntlm),    cmocka_unit_test(spnego_kerberos_and_empty),
+	    cmocka_unit_test(spnego_hostile),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,7 +28,7 @@
 #define GAP_FILL '#'
 
 /* Streams in the small tests start at ISN + 1 = 1000. */
-#define ISN 999u
+#define ISN     999u
 #define AT(off) (ISN + 1u + (uint32_t)(off))
 
 struct sink {
@@ -87,10 +87,10 @@ static void sink_anomaly(void *ctx, int dir, enum anomaly a)
 }
 
 static const struct reasm_ops sink_ops = {
-	.data = sink_data,
-	.gap = sink_gap,
-	.end = sink_end,
-	.anomaly = sink_anomaly,
+    .data = sink_data,
+    .gap = sink_gap,
+    .end = sink_end,
+    .anomaly = sink_anomaly,
 };
 
 struct fix {
@@ -139,7 +139,7 @@ static void check_caps(const struct fix *f)
 }
 
 static void seg_bytes(struct fix *f, int dir, uint32_t seq, uint8_t flags, const void *data,
-		      size_t caplen, size_t wirelen)
+                      size_t caplen, size_t wirelen)
 {
 	reasm_segment(f->p, &f->d[dir], dir, f->s, seq, flags, data, caplen, wirelen);
 	check_caps(f);
@@ -210,7 +210,7 @@ static void test_in_order(void **state)
 static void test_split_points(void **state)
 {
 	static const char msg[] =
-		"POST /Microsoft-Server-ActiveSync?Cmd=Sync&User=bob HTTP/1.1\r\n";
+	    "POST /Microsoft-Server-ActiveSync?Cmd=Sync&User=bob HTTP/1.1\r\n";
 	size_t len = strlen(msg);
 
 	(void)state;
@@ -270,15 +270,15 @@ static size_t make_segments(uint64_t *rng, uint32_t len, struct tseg *v, size_t 
 		if (l > len - off)
 			l = len - off;
 		assert_true(n + 3 <= cap);
-		v[n++] = (struct tseg){ off, l };
+		v[n++] = (struct tseg){off, l};
 		if (rng_below(rng, 8) == 0)
-			v[n++] = (struct tseg){ off, l };
+			v[n++] = (struct tseg){off, l};
 		if (rng_below(rng, 8) == 0) {
 			uint32_t back = rng_below(rng, 12), fwd = rng_below(rng, 12);
 			uint32_t s = off > back ? off - back : 0;
 			uint32_t e = off + l + fwd < len ? off + l + fwd : len;
 
-			v[n++] = (struct tseg){ s, e - s };
+			v[n++] = (struct tseg){s, e - s};
 		}
 		off += l;
 	}
@@ -358,8 +358,8 @@ static void test_property(void **state)
 		uint64_t seed;
 		uint32_t isn;
 	} runs[] = {
-		{ 1, 0 },	   { 2, 0xFFFFFF00u }, { 3, 0x7FFFFFF0u },
-		{ 4, 123456789u }, { 5, 0xFFFFB000u }, { 6, 0xFFFFFFFFu },
+	    {1, 0},          {2, 0xFFFFFF00u}, {3, 0x7FFFFFF0u},
+	    {4, 123456789u}, {5, 0xFFFFB000u}, {6, 0xFFFFFFFFu},
 	};
 
 	(void)state;
@@ -677,8 +677,8 @@ static void test_snaplen(void **state)
 }
 
 static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-			       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-			       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+                               "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                               "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
 /* Offers alphabet[off, off + n) of direction dir. */
 static void seg_alpha(struct fix *f, int dir, uint32_t off, uint32_t n)
@@ -849,7 +849,7 @@ static void chaos_check(const struct fix *f, int dir, uint32_t start)
 		assert_int_equal(d->next_seq - (uint32_t)f->s->len[dir], start);
 	for (size_t i = 0; i < f->s->len[dir]; i++)
 		assert_true(f->s->out[dir][i] == GAP_FILL ||
-			    f->s->out[dir][i] == chaos_byte(start + (uint32_t)i));
+		            f->s->out[dir][i] == chaos_byte(start + (uint32_t)i));
 }
 
 static void chaos_step(struct fix *f, uint64_t *rng, int dir, uint32_t *hi)
@@ -882,11 +882,10 @@ static void chaos_step(struct fix *f, uint64_t *rng, int dir, uint32_t *hi)
 static void chaos_run(uint64_t seed, uint64_t depth)
 {
 	struct reasm_config cfg = {
-		.max_dir_bytes = 200, .max_dir_segs = 8, .max_total = 600, .depth = depth
-	};
+	    .max_dir_bytes = 200, .max_dir_segs = 8, .max_total = 600, .depth = depth};
 	uint64_t rng = seed * 0x9E3779B97F4A7C15ull + 7;
-	uint32_t hi[2] = { (uint32_t)rng_next(&rng), (uint32_t)rng_next(&rng) };
-	uint32_t start[2] = { 0, 0 };
+	uint32_t hi[2] = {(uint32_t)rng_next(&rng), (uint32_t)rng_next(&rng)};
+	uint32_t start[2] = {0, 0};
 	struct fix f;
 
 	fix_open(&f, &cfg);
@@ -1024,28 +1023,17 @@ static void test_out_of_window(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_in_order),
-		cmocka_unit_test(test_split_points),
-		cmocka_unit_test(test_property),
-		cmocka_unit_test(test_overlap_different),
-		cmocka_unit_test(test_wraparound),
-		cmocka_unit_test(test_syn),
-		cmocka_unit_test(test_midstream),
-		cmocka_unit_test(test_fin_ordering),
-		cmocka_unit_test(test_data_after_fin),
-		cmocka_unit_test(test_rst_with_holes),
-		cmocka_unit_test(test_ack_gaps),
-		cmocka_unit_test(test_snaplen),
-		cmocka_unit_test(test_cap_dir_bytes),
-		cmocka_unit_test(test_cap_dir_segs),
-		cmocka_unit_test(test_cap_total),
-		cmocka_unit_test(test_depth),
-		cmocka_unit_test(test_retransmission),
-		cmocka_unit_test(test_release),
-		cmocka_unit_test(test_many_segments),
-		cmocka_unit_test(test_flush),
-		cmocka_unit_test(test_out_of_window),
-		cmocka_unit_test(test_chaos),
+	    cmocka_unit_test(test_in_order),       cmocka_unit_test(test_split_points),
+	    cmocka_unit_test(test_property),       cmocka_unit_test(test_overlap_different),
+	    cmocka_unit_test(test_wraparound),     cmocka_unit_test(test_syn),
+	    cmocka_unit_test(test_midstream),      cmocka_unit_test(test_fin_ordering),
+	    cmocka_unit_test(test_data_after_fin), cmocka_unit_test(test_rst_with_holes),
+	    cmocka_unit_test(test_ack_gaps),       cmocka_unit_test(test_snaplen),
+	    cmocka_unit_test(test_cap_dir_bytes),  cmocka_unit_test(test_cap_dir_segs),
+	    cmocka_unit_test(test_cap_total),      cmocka_unit_test(test_depth),
+	    cmocka_unit_test(test_retransmission), cmocka_unit_test(test_release),
+	    cmocka_unit_test(test_many_segments),  cmocka_unit_test(test_flush),
+	    cmocka_unit_test(test_out_of_window),  cmocka_unit_test(test_chaos),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -67,7 +67,7 @@ static uint16_t ip_csum(const uint8_t *p, size_t n)
 
 /* Builds Ethernet/IPv4/TCP; returns the frame length. */
 static size_t frame(uint8_t *f, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
-		    uint8_t flags, uint32_t seq, uint32_t ack, const char *data, size_t n)
+                    uint8_t flags, uint32_t seq, uint32_t ack, const char *data, size_t n)
 {
 	memset(f, 0, 54);
 	f[12] = 0x08; /* IPv4 */
@@ -113,11 +113,11 @@ static void conversation(struct sensor *s, const struct conv *c, uint64_t ts, bo
 	     frame(f, c->srv, c->sport, c->cli, c->cport, 0x12, c->sseq, c->cseq + 1, "", 0));
 	feed(s, ts + 2, f,
 	     frame(f, c->cli, c->cport, c->srv, c->sport, 0x18, c->cseq + 1 + (uint32_t)half,
-		   c->sseq + 1, req + half, n - half));
+	           c->sseq + 1, req + half, n - half));
 	if (send_first_half)
 		feed(s, ts + 3, f,
 		     frame(f, c->cli, c->cport, c->srv, c->sport, 0x18, c->cseq + 1, c->sseq + 1,
-			   req, half));
+		           req, half));
 }
 
 static struct sensor *new_sensor(struct seen *seen, uint32_t max_flows, uint64_t memcap)
@@ -136,11 +136,11 @@ static struct sensor *new_sensor(struct seen *seen, uint32_t max_flows, uint64_t
 
 static void test_http_kept_any_port_other_skipped(void **state)
 {
-	struct seen seen = { 0 };
+	struct seen seen = {0};
 	struct sensor *s = new_sensor(&seen, 1000, 1u << 20);
 	(void)state;
 	/* Plaintext HTTP on 443, as a decrypt-tap mirror delivers it. */
-	struct conv http = { 0x0a000001, 0x0a000002, 50000, 443, 1000, 5000 };
+	struct conv http = {0x0a000001, 0x0a000002, 50000, 443, 1000, 5000};
 	conversation(s, &http, 1000000, true);
 	sensor_finish(s);
 	assert_int_equal(seen.records, 1);
@@ -148,15 +148,16 @@ static void test_http_kept_any_port_other_skipped(void **state)
 	assert_string_equal(seen.last_app, "HTTP");
 
 	/* An SSH banner exchange is identified and not reassembled. */
-	struct seen seen2 = { 0 };
+	struct seen seen2 = {0};
 	struct sensor *s2 = new_sensor(&seen2, 1000, 1u << 20);
 	uint8_t f[200];
 	const char *cb = "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n", *sb = "SSH-2.0-OpenSSH_9.2\r\n";
 	feed(s2, 1, f, frame(f, 0x0a000001, 50001, 0x0a000002, 22, 0x02, 1, 0, "", 0));
 	feed(s2, 2, f, frame(f, 0x0a000002, 22, 0x0a000001, 50001, 0x12, 9, 2, "", 0));
 	feed(s2, 3, f, frame(f, 0x0a000002, 22, 0x0a000001, 50001, 0x18, 10, 2, sb, strlen(sb)));
-	feed(s2, 4, f, frame(f, 0x0a000001, 50001, 0x0a000002, 22, 0x18, 2, 10 + (uint32_t)strlen(sb),
-			     cb, strlen(cb)));
+	feed(s2, 4, f,
+	     frame(f, 0x0a000001, 50001, 0x0a000002, 22, 0x18, 2, 10 + (uint32_t)strlen(sb), cb,
+	           strlen(cb)));
 	sensor_finish(s2);
 	assert_int_equal(seen2.records, 1);
 	assert_int_equal(seen2.skipped, 1);
@@ -176,8 +177,8 @@ static size_t heap_in_use(void)
 static void flood(struct sensor *s, uint32_t first, uint32_t n, uint64_t *ts)
 {
 	for (uint32_t i = first; i < first + n; i++) {
-		struct conv c = { 0x0a000000 | i, 0xc0000201, (uint16_t)(1024 + (i % 60000)), 80,
-				  i * 7919u, i * 104729u };
+		struct conv c = {0x0a000000 | i, 0xc0000201, (uint16_t)(1024 + (i % 60000)), 80,
+		                 i * 7919u,      i * 104729u};
 		conversation(s, &c, *ts, false);
 		*ts += 10;
 	}
@@ -186,7 +187,7 @@ static void flood(struct sensor *s, uint32_t first, uint32_t n, uint64_t *ts)
 static void test_memory_flat_over_ten_times_the_caps(void **state)
 {
 	enum { CAP = 2000 };
-	struct seen seen = { 0 };
+	struct seen seen = {0};
 	/* Reassembly memcap below what CAP flows would park: the total cap
 	 * must hold too, not only the flow cap. */
 	uint64_t memcap = 32 * 1024;
@@ -213,8 +214,8 @@ static void test_memory_flat_over_ten_times_the_caps(void **state)
 	 * counter; 0 under sanitizers that replace malloc, then skipped). */
 	if (heap10 > 0) {
 		double growth = ((double)heap20 - (double)heap10) / (double)heap10;
-		print_message("heap after 10x: %zu bytes, after 20x: %zu bytes (%+.2f%%)\n",
-			      heap10, heap20, growth * 100);
+		print_message("heap after 10x: %zu bytes, after 20x: %zu bytes (%+.2f%%)\n", heap10,
+		              heap20, growth * 100);
 		assert_true(growth < 0.02);
 	}
 	sensor_finish(s);
@@ -224,11 +225,11 @@ static void test_memory_flat_over_ten_times_the_caps(void **state)
 
 static void test_time_going_backwards_between_files(void **state)
 {
-	struct seen seen = { 0 };
+	struct seen seen = {0};
 	struct sensor *s = new_sensor(&seen, 1000, 1u << 20);
 	(void)state;
-	struct conv a = { 0x0a000001, 0x0a000002, 50000, 80, 1000, 5000 };
-	struct conv b = { 0x0a000003, 0x0a000002, 50001, 80, 3000, 7000 };
+	struct conv a = {0x0a000001, 0x0a000002, 50000, 80, 1000, 5000};
+	struct conv b = {0x0a000003, 0x0a000002, 50001, 80, 3000, 7000};
 	conversation(s, &a, 2000000000000ull, true); /* a later file first */
 	conversation(s, &b, 1000000000000ull, true); /* then an earlier one */
 	sensor_finish(s);
@@ -241,9 +242,9 @@ static void test_time_going_backwards_between_files(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_http_kept_any_port_other_skipped),
-		cmocka_unit_test(test_memory_flat_over_ten_times_the_caps),
-		cmocka_unit_test(test_time_going_backwards_between_files),
+	    cmocka_unit_test(test_http_kept_any_port_other_skipped),
+	    cmocka_unit_test(test_memory_flat_over_ten_times_the_caps),
+	    cmocka_unit_test(test_time_going_backwards_between_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
