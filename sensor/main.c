@@ -23,6 +23,7 @@
 #include "config.h"
 #include "keylog.h"
 #include "pcapng_dsb.h"
+#include "privdrop.h"
 #include "tlsdec.h"
 #include "output.h"
 #include "sensor.h"
@@ -50,8 +51,9 @@ struct options {
 	const char *keylogs[MAX_EXCHANGE];
 	size_t n_keylogs;
 	const char *rsa_key;
-	unsigned cli_set;   /* CONFIG_SET_* limits given on the command line */
-	struct config file; /* -c */
+	const char *drop_user; /* -Z */
+	unsigned cli_set;      /* CONFIG_SET_* limits given on the command line */
+	struct config file;    /* -c */
 	struct detect_config detect;
 	const char *all_exchange[MAX_EXCHANGE + CONFIG_MAX_ITEMS];
 	struct sensor_config cfg;
@@ -64,6 +66,7 @@ struct run {
 	struct keylog *kl;
 	struct tlsdec_rsa *rsa;
 	uint64_t bad_keylog_lines;
+	bool dropped; /* privileges dropped (after the first input opened) */
 	struct run_info info;
 	int failed;
 };
@@ -209,7 +212,7 @@ static int numeric_option(struct options *o, int opt, const char *arg)
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	int opt;
-	while ((opt = getopt_long(argc, argv, "r:i:d:c:k:qVh", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "r:i:d:c:k:Z:qVh", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case 'r':
 			if (o->n_inputs == MAX_INPUTS)
@@ -257,6 +260,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_RSA_KEY:
 			o->rsa_key = optarg;
+			break;
+		case 'Z':
+			o->drop_user = optarg;
 			break;
 		case 'q':
 			o->quiet = 1;
@@ -392,6 +398,15 @@ static int run_inputs(struct run *run)
 		struct capture *c = NULL;
 		int r = open_input(run, name, o->iface != NULL, &c);
 		run->info.inputs++;
+		if (o->drop_user && !run->dropped) {
+			char err[256];
+			if (privdrop_to(o->drop_user, err, sizeof(err)) < 0) {
+				fprintf(stderr, "mdmwatch: %s\n", err);
+				capture_close(c);
+				return 1;
+			}
+			run->dropped = true;
+		}
 		if (r) {
 			run->failed = 1;
 			run->info.inputs_failed++;
@@ -527,6 +542,10 @@ int main(int argc, char **argv)
 	r = apply_config(&o);
 	if (r >= 0)
 		return r;
+	if (o.drop_user && privdrop_check(o.drop_user, err, sizeof(err)) < 0) {
+		fprintf(stderr, "mdmwatch: %s\nTry 'mdmwatch --help'.\n", err);
+		return 2;
+	}
 	if (o.filter[0] && capture_check_filter(o.filter, err, sizeof(err)) < 0) {
 		fprintf(stderr, "mdmwatch: %s\nTry 'mdmwatch --help'.\n", err);
 		return 2;

@@ -46,6 +46,9 @@ with tempfile.TemporaryDirectory() as tmp:
     expect("bad filter expression", ["-r", DEMO, "-d", db, "tcp", "port"], 2,
            ["filter \"tcp port\""])
     check("a usage error leaves no database behind", not os.path.exists(db))
+    expect("-Z to a user that does not exist", ["-r", DEMO, "-d", db, "-Z", "no-such-user-x"], 2,
+           ["no-such-user-x"])
+    expect("-Z root is refused", ["-r", DEMO, "-d", db, "-Z", "root"], 2, ["root"])
     expect("missing capture file", ["-r", os.path.join(tmp, "nope.pcap"), "-d", db], 1,
            ["nope.pcap"])
     expect("database in a missing directory",
@@ -77,6 +80,14 @@ with tempfile.TemporaryDirectory() as tmp:
     with open(conf, "w") as f:
         f.write("; site policy\n[detect]\nwindow = 24h\n[allowlist]\npattern = *Outlook-iOS*\n"
                 "[aliases]\nalice = asmith\n[limits]\nflows = 10000\n")
+    if os.getuid() == 0:
+        os.chmod(tmp, 0o777)  # the dropped user writes the database here
+        rc, _, err = expect("-Z nobody: runs as nobody after opening its files",
+                            ["-r", DEMO, "-d", db, "-Z", "nobody"], 0, ["alerts: 1 high"])
+        check("the database written before and after the drop is complete",
+              sqlite3.connect(db).execute("SELECT COUNT(*) FROM transactions").fetchone()[0]
+              == 3)
+        os.unlink(db)
     rc, out, err = expect("demo with a policy file and --json -",
                           ["-r", DEMO, "-d", db, "-c", conf, "--json", "-"], 0,
                           ["alerts: 1 high"])
