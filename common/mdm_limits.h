@@ -171,6 +171,8 @@
  * to the ClientKeyExchange, certificates included.  Policy: past it, only
  * key-log master secrets (CLIENT_RANDOM) can decrypt the connection. */
 #define LIMIT_TLS_TRANSCRIPT_BYTES (128u * 1024u)
+/* The same, across all connections in their handshakes at once. */
+#define LIMIT_TLS_TRANSCRIPT_TOTAL (64u * 1024u * 1024u)
 
 /*
  * Detection.

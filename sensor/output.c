@@ -546,6 +546,7 @@ static size_t run_counters(const struct output *o, const struct sensor *s,
 	C("tls_pending_dropped", ts->pending_dropped);
 	C("tls_pending_max", ts->pending_max);
 	C("tls_h2", ts->h2_sessions);
+	C("tls_transcript_overflows", ts->transcript_overflows);
 	C("http_transactions", st->http_transactions);
 	C("exchange_transactions", st->transactions);
 	if (o->det) {

@@ -73,6 +73,7 @@ struct dirstate {
 };
 
 struct tls_engine {
+	uint64_t transcript_bytes; /* held by all sessions' hs_log */
 	struct keylog *kl;
 	const struct tlsdec_rsa *rsa;
 	struct tls_engine_stats stats;
@@ -92,7 +93,7 @@ struct tlssess {
 	bool h2;
 	bool finished;
 	uint8_t *hs_log; /* TLS <= 1.2 transcript, see invariants */
-	size_t hs_len;
+	size_t hs_len, hs_cap;
 	bool hs_overflow;
 	struct dirstate d[2];
 };
@@ -137,6 +138,37 @@ static void set_why(struct tlssess *s, enum tls_undecrypted w)
 {
 	if (s->meta.why == TLSU_NONE)
 		s->meta.why = w;
+}
+
+/* ---- the TLS <= 1.2 transcript ---- */
+
+static void transcript_drop(struct tlssess *s)
+{
+	s->e->transcript_bytes -= s->hs_cap;
+	free(s->hs_log);
+	s->hs_log = NULL;
+	s->hs_len = s->hs_cap = 0;
+}
+
+/* Room for n more bytes: the log grows by doubling from 8 KiB (a handshake
+ * is usually 3-8 KiB), within the per-connection and the total caps. */
+static bool transcript_room(struct tlssess *s, size_t n)
+{
+	size_t want = s->hs_cap ? s->hs_cap : 8192;
+	while (want < s->hs_len + n)
+		want *= 2;
+	if (want == s->hs_cap)
+		return true;
+	if (want > LIMIT_TLS_TRANSCRIPT_BYTES ||
+	    s->e->transcript_bytes - s->hs_cap + want > LIMIT_TLS_TRANSCRIPT_TOTAL)
+		return false;
+	uint8_t *p = realloc(s->hs_log, want);
+	if (!p)
+		return false;
+	s->e->transcript_bytes += want - s->hs_cap;
+	s->hs_log = p;
+	s->hs_cap = want;
+	return true;
 }
 
 /* ---- pending records ---- */
@@ -318,9 +350,7 @@ static bool key_setup(struct tlssess *s, int dir, enum tls_undecrypted *why)
 	}
 	d->ok = 0;
 	if (d->dec && s->d[!dir].dec && s->version != 0x0304) {
-		free(s->hs_log); /* both directions keyed: the transcript is done */
-		s->hs_log = NULL;
-		s->hs_len = 0;
+		transcript_drop(s); /* both directions keyed: the transcript is done */
 	}
 	return d->dec != NULL;
 }
@@ -498,14 +528,10 @@ static void log_handshake(struct tlssess *s, const struct tls_record *rec)
 {
 	if (s->hs_overflow || (s->version == 0x0304 && s->meta.seen_server_hello))
 		return;
-	if (s->hs_len + rec->length > LIMIT_TLS_TRANSCRIPT_BYTES) {
+	if (!transcript_room(s, rec->length)) {
 		s->hs_overflow = true;
-		free(s->hs_log);
-		s->hs_log = NULL;
-		return;
-	}
-	if (!s->hs_log && !(s->hs_log = malloc(LIMIT_TLS_TRANSCRIPT_BYTES))) {
-		s->hs_overflow = true;
+		s->e->stats.transcript_overflows++;
+		transcript_drop(s);
 		return;
 	}
 	struct buf b = buf_init(rec->fragment, rec->length);
@@ -582,6 +608,18 @@ static void on_server_hello(void *ctx, const struct tls_server_hello *sh)
 		s->meta.alpn[sh->alpn_len] = '\0';
 		s->h2 = strcmp(s->meta.alpn, "h2") == 0;
 	}
+	/* With the master secret in the key log already, no transcript is
+	 * needed (live, a secret written later still finds the log). */
+	uint8_t ms[KEYLOG_SECRET_MAX];
+	size_t msl = 0;
+	if (s->version != 0x0304 && s->e->kl &&
+	    keylog_lookup(s->e->kl, s->client_random, KEYLOG_CLIENT_RANDOM, ms, &msl)) {
+		memset(ms, 0, sizeof(ms));
+		transcript_drop(s);
+		s->hs_overflow = true; /* nothing more to log */
+	}
+	if (s->version == 0x0304)
+		transcript_drop(s);
 	/* 0-RTT records the client sent before this hello: with the early
 	 * secret they decrypt, else they are skipped. */
 	struct dirstate *c = &s->d[0];
@@ -672,7 +710,7 @@ void tlssess_free(struct tlssess *s)
 	tlssess_finish(s);
 	for (int dir = 0; dir < 2; dir++)
 		tlsdec_free(s->d[dir].dec);
-	free(s->hs_log);
+	transcript_drop(s);
 	tls_conn_free(s->conn);
 	free(s);
 }

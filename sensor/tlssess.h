@@ -70,6 +70,7 @@ struct tls_engine_stats {
 	uint64_t pending_dropped; /* records dropped at the caps */
 	uint64_t h2_sessions;
 	uint64_t pending_now, pending_max; /* bytes held waiting for keys */
+	uint64_t transcript_overflows;     /* handshakes too big to hash (caps) */
 };
 
 /* The shared part: key sources and the global cap.  `kl` and `rsa` are
