@@ -564,6 +564,8 @@ void reasm_dir_init(struct reasm_dir *d)
 	memset(d, 0, sizeof(*d));
 }
 
+static void ack_resolve(struct reasm_pool *p, struct reasm_dir *d, int dir, void *ctx, bool force);
+
 void reasm_segment(struct reasm_pool *p, struct reasm_dir *d, int dir, void *ctx, uint32_t seq,
                    uint8_t flags, const uint8_t *data, size_t caplen, size_t wirelen)
 {
@@ -610,17 +612,27 @@ void reasm_segment(struct reasm_pool *p, struct reasm_dir *d, int dir, void *ctx
 	}
 	drain(p, d, dir, ctx);
 	check_fin(p, d, dir, ctx);
+	if (d->ack_pending) {
+		if (d->ack_wait < UINT8_MAX)
+			d->ack_wait++;
+		ack_resolve(p, d, dir, ctx, false);
+	}
 }
 
-void reasm_ack(struct reasm_pool *p, struct reasm_dir *d, int dir, void *ctx, uint32_t ack)
+/* Declares the bytes the peer acknowledged but we never saw a gap: now when
+ * `force`, else once they stayed missing for REASM_ACK_PATIENCE segments. */
+static void ack_resolve(struct reasm_pool *p, struct reasm_dir *d, int dir, void *ctx, bool force)
 {
-	uint32_t limit = ack;
-
-	if (!d->started || d->ended || !SEQ_GT(ack, d->next_seq))
+	if (!d->ack_pending || d->ended)
 		return;
-	/* An ack beyond any window acknowledges nothing we could have missed. */
-	if (SEQ_DIFF(ack, d->next_seq) > REASM_WINDOW)
+	if (SEQ_GEQ(d->next_seq, d->ack_seq)) {
+		d->ack_pending = false; /* the data came after its ack: no loss */
 		return;
+	}
+	if (!force && d->ack_wait < REASM_ACK_PATIENCE)
+		return;
+	d->ack_pending = false;
+	uint32_t limit = d->ack_seq;
 	/* The FIN's own sequence number is acknowledged too but is no byte. */
 	if (d->fin_seen && SEQ_GT(limit, d->fin_seq))
 		limit = d->fin_seq;
@@ -634,8 +646,28 @@ void reasm_ack(struct reasm_pool *p, struct reasm_dir *d, int dir, void *ctx, ui
 	check_fin(p, d, dir, ctx);
 }
 
+void reasm_ack(struct reasm_pool *p, struct reasm_dir *d, int dir, void *ctx, uint32_t ack)
+{
+	if (!d->started || d->ended || !SEQ_GT(ack, d->next_seq))
+		return;
+	/* An ack beyond any window acknowledges nothing we could have missed. */
+	if (SEQ_DIFF(ack, d->next_seq) > REASM_WINDOW)
+		return;
+	if (!d->ack_pending) {
+		d->ack_pending = true;
+		d->ack_wait = 0;
+		d->ack_seq = ack;
+	} else if (SEQ_GT(ack, d->ack_seq)) {
+		d->ack_seq = ack;
+	}
+	ack_resolve(p, d, dir, ctx, false);
+}
+
 void reasm_flush(struct reasm_pool *p, struct reasm_dir *d, int dir, void *ctx)
 {
+	if (d->ended)
+		return;
+	ack_resolve(p, d, dir, ctx, true);
 	if (d->ended)
 		return;
 	while (d->queue) {

@@ -20,7 +20,11 @@
  *   - A direction is picked up where it is first seen: at ISN+1 after a SYN,
  *     else at the first segment's sequence number (mid-stream pickup).
  *   - Gaps are declared when (a) the peer acknowledges bytes this direction
- *     never delivered (reasm_ack), (b) the per-direction or total queue cap
+ *     never delivered (reasm_ack) and they are still missing after
+ *     REASM_ACK_PATIENCE more segments of this direction (or at the flush):
+ *     a span port that mirrors the two directions through different paths
+ *     can show an ACK before the data it acknowledges, and that data must
+ *     not be thrown away; (b) the per-direction or total queue cap
  *     would be exceeded, (c) the captured segment is shorter than the segment
  *     on the wire, (d) the direction is flushed (FIN, RST, flow end) with
  *     holes still open.
@@ -95,6 +99,9 @@ struct reasm_dir {
 	bool ended;              /* end() called */
 	bool fin_seen;
 	uint32_t fin_seq; /* sequence number of the FIN */
+	bool ack_pending; /* the peer acknowledged ack_seq, beyond next_seq */
+	uint8_t ack_wait; /* segments of this direction seen since */
+	uint32_t ack_seq;
 };
 
 /* Defaults from mdm_limits.h. */
@@ -119,8 +126,11 @@ void reasm_segment(struct reasm_pool *p, struct reasm_dir *d, int dir, void *ctx
 /*
  * The other direction acknowledged `ack` (its ACK flag was set): bytes of
  * this direction before `ack` that are still missing will never be
- * retransmitted to us, so declare them a gap and deliver what follows.
+ * retransmitted to us.  Unless they turn up within the next
+ * REASM_ACK_PATIENCE segments of this direction (mirroring skew), they are
+ * declared a gap and what follows is delivered.
  */
+#define REASM_ACK_PATIENCE 4
 void reasm_ack(struct reasm_pool *p, struct reasm_dir *d, int dir, void *ctx, uint32_t ack);
 
 /*

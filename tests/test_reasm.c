@@ -490,12 +490,26 @@ static void test_midstream(void **state)
 	assert_int_equal(f.s->gaps[0], 0);
 	fix_close(&f);
 
-	/* Picked up on a pure ACK: the next data is in order. */
+	/* Picked up on a pure ACK: the next data is in order.  The peer's ack
+	 * of the missing bytes does not throw them away while they may still
+	 * be on their way (mirroring skew)... */
 	fix_open(&f, NULL);
 	seg(&f, 0, 42, 0, "");
 	seg(&f, 0, 45, 0, "def");
 	assert_int_equal(f.s->len[0], 0);
 	ack(&f, 0, 45);
+	seg(&f, 0, 42, 0, "abc");
+	assert_out(&f, 0, "abcdef");
+	assert_int_equal(f.s->gaps[0], 0);
+	fix_close(&f);
+
+	/* ... but bytes still missing after REASM_ACK_PATIENCE segments are. */
+	fix_open(&f, NULL);
+	seg(&f, 0, 42, 0, "");
+	seg(&f, 0, 45, 0, "def");
+	ack(&f, 0, 45);
+	for (int i = 0; i < REASM_ACK_PATIENCE; i++)
+		seg(&f, 0, 48, 0, "");
 	seg(&f, 0, 42, 0, "abc");
 	assert_out(&f, 0, "###def");
 	assert_int_equal(f.s->gap_bytes[0], 3);
@@ -619,7 +633,14 @@ static void test_ack_gaps(void **state)
 	ack(&f, 0, AT(3));
 	ack(&f, 0, AT(5));
 	assert_int_equal(f.s->gaps[0], 0);
+	/* Acknowledged but never seen: a gap, once the bytes stayed missing
+	 * for REASM_ACK_PATIENCE more segments of this direction. */
 	ack(&f, 0, AT(20));
+	assert_int_equal(f.s->gaps[0], 0);
+	for (int i = 0; i < REASM_ACK_PATIENCE - 1; i++)
+		seg(&f, 0, AT(10), 0, ""); /* pure acks of the other side */
+	assert_int_equal(f.s->gaps[0], 0);
+	seg(&f, 0, AT(10), 0, "");
 	assert_out(&f, 0, "abcde#####klmno#####");
 	assert_int_equal(f.s->gaps[0], 2);
 	assert_int_equal(f.s->gap_bytes[0], 10);
@@ -628,13 +649,43 @@ static void test_ack_gaps(void **state)
 	assert_out(&f, 0, "abcde#####klmno#####uvwxy");
 	/* Absurdly far ahead: bogus, ignored. */
 	ack(&f, 0, AT(25) + (1u << 30) + 100);
+	assert_false(f.d[0].ack_pending);
 	assert_int_equal(f.s->gaps[0], 2);
-	/* The FIN's sequence number is acknowledged but is no byte. */
+	/* The FIN's sequence number is acknowledged but is no byte; the flush
+	 * settles what is still pending. */
 	seg(&f, 0, AT(30), FIN, "");
 	ack(&f, 0, AT(31));
+	flush(&f, 0);
 	assert_out(&f, 0, "abcde#####klmno#####uvwxy#####");
 	assert_int_equal(f.s->gap_bytes[0], 15);
 	assert_int_equal(f.s->ends[0], 1);
+	fix_close(&f);
+}
+
+/* A span port that mirrors the two directions through different paths
+ * shows the server's ACK before the request it acknowledges: the request
+ * must still be delivered whole, with no gap. */
+static void test_ack_before_its_data(void **state)
+{
+	struct fix f;
+
+	(void)state;
+	fix_open(&f, NULL);
+	seg(&f, 0, ISN, SYN, "");
+	seg(&f, 0, AT(0), 0, "GET / HTTP/1.1\r\n");
+	ack(&f, 0, AT(16 + 18));                         /* ahead of its data */
+	seg(&f, 0, AT(16), 0, "Host: exchange\r\n\r\n"); /* 18 bytes, now */
+	assert_out(&f, 0, "GET / HTTP/1.1\r\nHost: exchange\r\n\r\n");
+	assert_int_equal(f.s->gaps[0], 0);
+	assert_false(f.d[0].ack_pending);
+	/* Out of order as well: the later segment first, then the missing one. */
+	ack(&f, 0, AT(34 + 8));
+	seg(&f, 0, AT(38), 0, "efgh");
+	seg(&f, 0, AT(34), 0, "abcd");
+	assert_out(&f, 0, "GET / HTTP/1.1\r\nHost: exchange\r\n\r\nabcdefgh");
+	assert_int_equal(f.s->gaps[0], 0);
+	flush(&f, 0);
+	assert_int_equal(f.s->gaps[0], 0);
 	fix_close(&f);
 }
 
@@ -969,6 +1020,7 @@ static void test_many_segments(void **state)
 			assert_int_equal(f.s->len[0], 0);
 		} else {
 			ack(&f, 0, AT(2 * n));
+			flush(&f, 0);
 			assert_int_equal(f.s->gaps[0], n);
 			assert_int_equal(f.s->len[0], 2 * n);
 		}
@@ -1028,12 +1080,13 @@ int main(void)
 	    cmocka_unit_test(test_wraparound),     cmocka_unit_test(test_syn),
 	    cmocka_unit_test(test_midstream),      cmocka_unit_test(test_fin_ordering),
 	    cmocka_unit_test(test_data_after_fin), cmocka_unit_test(test_rst_with_holes),
-	    cmocka_unit_test(test_ack_gaps),       cmocka_unit_test(test_snaplen),
-	    cmocka_unit_test(test_cap_dir_bytes),  cmocka_unit_test(test_cap_dir_segs),
-	    cmocka_unit_test(test_cap_total),      cmocka_unit_test(test_depth),
-	    cmocka_unit_test(test_retransmission), cmocka_unit_test(test_release),
-	    cmocka_unit_test(test_many_segments),  cmocka_unit_test(test_flush),
-	    cmocka_unit_test(test_out_of_window),  cmocka_unit_test(test_chaos),
+	    cmocka_unit_test(test_ack_gaps),       cmocka_unit_test(test_ack_before_its_data),
+	    cmocka_unit_test(test_snaplen),        cmocka_unit_test(test_cap_dir_bytes),
+	    cmocka_unit_test(test_cap_dir_segs),   cmocka_unit_test(test_cap_total),
+	    cmocka_unit_test(test_depth),          cmocka_unit_test(test_retransmission),
+	    cmocka_unit_test(test_release),        cmocka_unit_test(test_many_segments),
+	    cmocka_unit_test(test_flush),          cmocka_unit_test(test_out_of_window),
+	    cmocka_unit_test(test_chaos),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
