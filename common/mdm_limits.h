@@ -154,6 +154,12 @@
  * into memory. */
 #define LIMIT_PCAPNG_BLOCK_BYTES (16u * 1024u * 1024u)
 
+/* OWA forms sessions remembered (cookie hash -> user).  An OWA session
+ * sets about five cookies; 65536 entries cover ~13000 concurrent browser
+ * sessions.  Policy: the least recently used is forgotten (its later
+ * requests then carry no user, and are matched by address). */
+#define LIMIT_OWA_SESSIONS 65536u
+
 /*
  * TLS decryption.
  */

@@ -7,7 +7,7 @@
  * RPC_OUT_DATA); MS-OXCMAPIHTTP 2.2.3.1.2 (X-RequestType).
  *
  * Invariants:
- *   - slots[i] is in use for at most one open transaction, the one whose
+ *   - slots[i] is non-NULL for at most one open transaction, the one whose
  *     tx_index % LIMIT_HTTP_TX_IN_FLIGHT is i (http.c never has more than
  *     LIMIT_HTTP_TX_IN_FLIGHT open, so two never collide);
  *   - every string in a pending transaction is owned by it and freed with it;
@@ -23,6 +23,7 @@
 #include "exchange.h"
 #include "identity.h"
 #include "mdm_limits.h"
+#include "owasess.h"
 #include "soap.h"
 #include "wbxml.h"
 
@@ -44,6 +45,7 @@ struct pending {
 	bool binds_ntlm; /* its Type 3 bound the connection */
 	bool owa_login;  /* POST .../auth.owa */
 	char form_user[IDENTITY_USER_MAX];
+	char *set_cookie; /* the login response's Set-Cookie, until bound */
 	struct exchange_eas_query eas;
 	bool eas_ok;
 	char operation[SOAP_OP_MAX];
@@ -57,12 +59,15 @@ struct pending {
 };
 
 struct exch_conn {
+	struct owa_sessions *owa;
 	bool all_http;
 	exch_txn_fn fn;
 	void *ctx;
 	char ntlm_user[IDENTITY_USER_MAX];
 	enum identity_auth ntlm_auth; /* NTLM or NEGOTIATE */
-	struct pending slots[LIMIT_HTTP_TX_IN_FLIGHT];
+	/* Allocated while a transaction is open: most connections have one at
+	 * a time, and a connection costs ~1 KiB rather than 64 slots. */
+	struct pending *slots[LIMIT_HTTP_TX_IN_FLIGHT];
 };
 
 struct exch_conn *exch_conn_new(bool all_http, exch_txn_fn fn, void *ctx)
@@ -82,6 +87,7 @@ static void pending_clear(struct pending *p)
 	free(p->uri);
 	free(p->host);
 	free(p->user_agent);
+	free(p->set_cookie);
 	free(p->req.data);
 	free(p->resp.data);
 	/* The identity fields hold user names, not secrets, but nothing of a
@@ -89,13 +95,20 @@ static void pending_clear(struct pending *p)
 	memset(p, 0, sizeof(*p));
 }
 
+void exch_conn_set_owa_sessions(struct exch_conn *c, struct owa_sessions *t)
+{
+	c->owa = t;
+}
+
 void exch_conn_free(struct exch_conn *c)
 {
 	if (!c)
 		return;
 	for (size_t i = 0; i < LIMIT_HTTP_TX_IN_FLIGHT; i++)
-		if (c->slots[i].used)
-			pending_clear(&c->slots[i]);
+		if (c->slots[i]) {
+			pending_clear(c->slots[i]);
+			free(c->slots[i]);
+		}
 	free(c);
 }
 
@@ -205,13 +218,16 @@ static void request_operation(struct pending *p, const struct http_tx *tx)
 
 static struct pending *slot_of(struct exch_conn *c, uint64_t tx_index, bool create)
 {
-	struct pending *p = &c->slots[tx_index % LIMIT_HTTP_TX_IN_FLIGHT];
-	if (p->used && p->tx_index == tx_index)
+	struct pending **slot = &c->slots[tx_index % LIMIT_HTTP_TX_IN_FLIGHT];
+	struct pending *p = *slot;
+	if (p && p->used && p->tx_index == tx_index)
 		return p;
 	if (!create)
 		return NULL;
-	if (p->used) /* cannot happen while http.c keeps its in-flight cap */
+	if (p) /* cannot happen while http.c keeps its in-flight cap */
 		pending_clear(p);
+	else if (!(p = *slot = calloc(1, sizeof(*p))))
+		return NULL;
 	p->used = true;
 	p->tx_index = tx_index;
 	p->wbxml_status = -1;
@@ -225,6 +241,8 @@ static void on_request_headers(struct exch_conn *c, const struct http_event *ev)
 	struct pending *p = slot_of(c, ev->tx_index, true);
 	const char *v;
 	size_t n;
+	if (!p)
+		return; /* out of memory: the transaction goes unreported */
 	p->ts_us = ev->ts_us;
 	p->method = http_tx_method(ev->tx, &v, &n) ? copy_str(v, n) : copy_str("", 0);
 	p->uri = http_tx_uri(ev->tx, &v, &n) ? copy_str(v, n) : copy_str("", 0);
@@ -238,6 +256,8 @@ static void on_request_headers(struct exch_conn *c, const struct http_event *ev)
 	request_identity(c, p, ev->tx);
 	request_operation(p, ev->tx);
 	p->owa_login = is_owa_login(p->method, p->uri);
+	if (!p->id_ok && c->owa && http_tx_header(ev->tx, 0, "Cookie", &v, &n))
+		owa_sessions_lookup(c->owa, v, n, p->form_user, sizeof(p->form_user));
 	p->req.done = !(p->proto == EXCHANGE_EWS || p->owa_login);
 	p->streaming = is_streaming_method(p->method);
 	if (p->streaming)
@@ -303,6 +323,8 @@ static void on_response_headers(struct exch_conn *c, const struct http_event *ev
 	                http_tx_header(ev->tx, 1, "Content-Type", &v, &n) &&
 	                ci_contains(v, n, "wbxml");
 	p->resp.done = !p->wbxml_resp;
+	if (p->owa_login && c->owa && !p->set_cookie && (p->status == 302 || p->status == 200))
+		p->set_cookie = header_copy(ev->tx, 1, "Set-Cookie");
 	if (p->binds_ntlm && p->status == 401)
 		c->ntlm_user[0] = '\0'; /* the handshake failed: nothing bound */
 	if (p->streaming)               /* the outcome of a session-long request, now */
@@ -414,8 +436,13 @@ void exch_http_event(void *ctx, const struct http_event *ev)
 			break;
 		scan_request_body(p, true);
 		scan_response_body(p, true);
+		if (p->set_cookie && p->form_user[0])
+			owa_sessions_bind(c->owa, p->set_cookie, strlen(p->set_cookie),
+			                  p->form_user);
 		emit(c, p, true);
 		pending_clear(p);
+		free(p);
+		c->slots[ev->tx_index % LIMIT_HTTP_TX_IN_FLIGHT] = NULL;
 		break;
 	}
 }

@@ -12,7 +12,8 @@
  *      Type 3 (which also binds the user to the connection: NTLM
  *      authenticates connections, not requests), Basic, Bearer JWT;
  *   2. the user the connection's NTLM handshake authenticated earlier;
- *   3. the username field of an OWA forms login (POST .../auth.owa);
+ *   3. the username field of an OWA forms login (POST .../auth.owa), and
+ *      afterwards the session cookies its response set (owasess.h);
  *   4. ActiveSync's User= query parameter.
  * A Type 3 answered with 401 does not bind (the handshake failed).
  *
@@ -23,7 +24,7 @@
  * known, `evaluate` set) and once more, final, when done; the `row` slot
  * lets the sink tie the calls together.
  *
- * Memory: per open transaction, copies of the request line and a few
+ * Memory: per open transaction (allocated only while it is open), copies of the request line and a few
  * headers (each capped at LIMIT_HTTP_HEADER_LINE_HARD) and at most
  * LIMIT_EXCH_SCAN_BYTES of the bodies that are scanned (EWS requests, OWA
  * logins, ActiveSync WBXML responses).  Open transactions per connection are
@@ -66,6 +67,11 @@ typedef void (*exch_txn_fn)(void *ctx, const struct exch_txn *t, int64_t *row);
 /* A per-connection builder; `all_http` also emits non-Exchange
  * transactions (protocol NULL).  NULL on allocation failure. */
 struct exch_conn *exch_conn_new(bool all_http, exch_txn_fn fn, void *ctx);
+
+/* OWA forms sessions shared by all connections (owasess.h), borrowed; the
+ * login response binds its cookies, later requests inherit the user. */
+struct owa_sessions;
+void exch_conn_set_owa_sessions(struct exch_conn *c, struct owa_sessions *t);
 
 /* Frees; open transactions are dropped (free the http_conn first, which
  * closes them).  Accepts NULL. */

@@ -23,6 +23,7 @@
 #include "buf.h"
 #include "decode.h"
 #include "http.h"
+#include "owasess.h"
 #include "tlssess.h"
 #include "sensor.h"
 
@@ -89,6 +90,7 @@ struct sensor {
 	struct flow_stats flow_stats; /* kept once the table is gone */
 	struct http_engine *http;
 	struct tls_engine *tls;
+	struct owa_sessions *owa;
 	uint64_t now_us; /* capture time of the frame being processed */
 	struct proto_count protos[PROTO_NAMES_MAX + 1];
 	size_t n_protos;
@@ -169,6 +171,8 @@ static bool app_start_http(struct sensor *s, struct session *ss)
 	    !inet_ntop(af, f->addr[1], sip, sizeof(sip)))
 		return false;
 	ss->exch = exch_conn_new(s->cfg.all_http, on_txn, ss);
+	if (ss->exch)
+		exch_conn_set_owa_sessions(ss->exch, s->owa);
 	if (ss->exch)
 		ss->http = http_conn_new(s->http, cip, f->port[0], sip, f->port[1], s->now_us,
 		                         http_event, ss);
@@ -525,9 +529,10 @@ int sensor_new(const struct sensor_config *cfg, struct sensor **ret, char *err, 
 	s->flows = flow_table_new(&fc);
 	s->http = http_engine_new();
 	s->tls = tls_engine_new(cfg->keylog, cfg->rsa);
+	s->owa = owa_sessions_new(LIMIT_OWA_SESSIONS);
 	s->reasm = reasm_pool_new(&cfg->reasm, &sensor_reasm_ops);
 	s->defrag = defrag_new(&cfg->defrag);
-	if (!s->flows || !s->reasm || !s->defrag || !s->http || !s->tls) {
+	if (!s->flows || !s->reasm || !s->defrag || !s->http || !s->tls || !s->owa) {
 		snprintf(err, errlen, "out of memory creating the flow table (%u flows)",
 		         cfg->flow.max_flows);
 		goto fail;
@@ -634,6 +639,7 @@ void sensor_free(struct sensor *s)
 	defrag_free(s->defrag);
 	http_engine_free(s->http);
 	tls_engine_free(s->tls);
+	owa_sessions_free(s->owa);
 	dpi_free(s->dpi);
 	free(s);
 }
