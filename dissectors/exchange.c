@@ -204,6 +204,10 @@ enum exchange_result exchange_path_normalize(const char *target, size_t len, cha
 		return EXCHANGE_GIVE_UP;
 	for (int c = peek(&t, 0); c >= 0 && c != '?' && c != '#'; c = peek(&t, 0)) {
 		uint8_t u[4];
+		/* A raw NUL (not %00, which stays literal) cannot be in a URL
+		 * that http.sys accepts, and would cut the C string short. */
+		if (c == 0)
+			return EXCHANGE_GIVE_UP;
 		size_t n = url_next(&t, false, u);
 		for (size_t i = 0; i < n; i++) {
 			if (u[i] == '/' || u[i] == '\\') {
@@ -221,6 +225,8 @@ enum exchange_result exchange_path_normalize(const char *target, size_t len, cha
 		out[w.pos++] = '/';
 	else if ((ended_in_seg ? w.last_dot : after_sep) && !w.hidden && w.pos < w.cap)
 		out[w.pos++] = '/';
+	else if ((ended_in_seg ? w.last_dot : after_sep) && !w.hidden)
+		w.hidden++; /* the trailing '/' did not fit: the path is cut */
 	out[w.pos] = '\0';
 	if (ret_truncated)
 		*ret_truncated = w.hidden > 0;

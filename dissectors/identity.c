@@ -37,6 +37,23 @@ const char *identity_auth_name(enum identity_auth a)
 	return (unsigned)a < sizeof(names) / sizeof(names[0]) ? names[a] : "none";
 }
 
+/* A name cut by the buffer must not end inside a UTF-8 sequence: drop the
+ * incomplete last character (the database would store invalid UTF-8). */
+static void utf8_trim_partial(struct textbuf *tb)
+{
+	size_t lead = tb->len;
+	while (lead > 0 && ((uint8_t)tb->s[lead - 1] & 0xc0) == 0x80)
+		lead--;
+	if (lead == 0)
+		return;
+	uint8_t c = (uint8_t)tb->s[lead - 1];
+	size_t need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+	if (tb->len - (lead - 1) < need) {
+		tb->len = lead - 1;
+		tb->s[tb->len] = '\0';
+	}
+}
+
 size_t identity_normalize_user(const char *in, size_t len, char *out, size_t out_size,
                                bool *ret_truncated)
 {
@@ -69,6 +86,8 @@ size_t identity_normalize_user(const char *in, size_t len, char *out, size_t out
 	}
 	for (i = 0; i < keep; i++)
 		textbuf_putc(&tb, (char)lower(buf_u8(&s)));
+	if (tb.truncated)
+		utf8_trim_partial(&tb);
 	if (ret_truncated)
 		*ret_truncated = tb.truncated;
 	return tb.len;

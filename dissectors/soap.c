@@ -80,7 +80,8 @@ static enum xs read_name(struct buf *b, struct textbuf *local)
 			return XS_SHORT;
 		if (name_end(c))
 			break;
-		if (c == '<' || c == '"' || c == '\'')
+		/* XML 1.0 §2.3: no markup, quotes or control characters in a Name. */
+		if (c == '<' || c == '"' || c == '\'' || c < 0x21 || c == 0x7f)
 			return XS_BAD;
 		buf_skip(b, 1);
 		n++;

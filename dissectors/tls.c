@@ -585,10 +585,11 @@ int tls_ja4_input(const struct tls_client_hello *ch, struct tls_ja4_input *ret)
 	if (ch->overflow)
 		return -E2BIG;
 	ja4_alpn(ch, alpn);
+	/* The JA4 spec caps both counts at 99 (two digits). */
+	size_t nc = count_non_grease(&ch->ciphers), ne = count_non_grease(&ch->h.extensions);
 	snprintf(ret->a, sizeof(ret->a), "t%s%c%02zu%02zu%c%c", ja4_version(ch),
-	         list_has(&ch->h.extensions, EXT_SERVER_NAME) ? 'd' : 'i',
-	         count_non_grease(&ch->ciphers), count_non_grease(&ch->h.extensions), alpn[0],
-	         alpn[1]);
+	         list_has(&ch->h.extensions, EXT_SERVER_NAME) ? 'd' : 'i', nc > 99 ? 99 : nc,
+	         ne > 99 ? 99 : ne, alpn[0], alpn[1]);
 
 	struct textbuf b = textbuf_init(ret->b_raw, sizeof(ret->b_raw));
 	n = sorted_values(&ch->ciphers, v, -1, -1);

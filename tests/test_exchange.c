@@ -383,16 +383,35 @@ static void form_field(void **state)
 	assert_true(trunc);
 }
 
+/* Found by fuzzing (tests/fuzz, corpus exchange/): a trailing '/' that does
+ * not fit is a truncation; a raw NUL in the path is refused. */
+static void fuzz_regressions(void **state)
+{
+	char out[13];
+	bool trunc = false;
+	static const char slash[] = "/abcdefghijk/?x";
+	(void)state;
+	assert_int_equal(exchange_path_normalize(slash, strlen(slash), out, sizeof(out), &trunc),
+	                 EXCHANGE_OK);
+	assert_string_equal(out, "/abcdefghijk");
+	assert_true(trunc);
+	static const char nul[] = "/owa\0x/segment?q";
+	char big[64];
+	assert_int_equal(exchange_path_normalize(nul, sizeof(nul) - 1, big, sizeof(big), &trunc),
+	                 EXCHANGE_GIVE_UP);
+	assert_int_equal(exchange_classify(nul, sizeof(nul) - 1), EXCHANGE_NONE);
+	/* %00 is not a raw NUL: kept literally, as IIS does. */
+	assert_int_equal(exchange_path_normalize("/owa%00x/", 9, big, sizeof(big), &trunc),
+	                 EXCHANGE_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(normalize_table),
-	    cmocka_unit_test(normalize_truncation),
-	    cmocka_unit_test(proto_names),
-	    cmocka_unit_test(eas_plain),
-	    cmocka_unit_test(eas_base64_spec_example),
-	    cmocka_unit_test(eas_base64_full),
-	    cmocka_unit_test(eas_base64_hostile),
+	    cmocka_unit_test(normalize_table),  cmocka_unit_test(normalize_truncation),
+	    cmocka_unit_test(fuzz_regressions), cmocka_unit_test(proto_names),
+	    cmocka_unit_test(eas_plain),        cmocka_unit_test(eas_base64_spec_example),
+	    cmocka_unit_test(eas_base64_full),  cmocka_unit_test(eas_base64_hostile),
 	    cmocka_unit_test(form_field),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

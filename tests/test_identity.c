@@ -279,12 +279,30 @@ static void owa_form(void **state)
 	assert_string_equal(id.user, "a b");
 }
 
+/* A name cut by the buffer never ends inside a UTF-8 character. */
+static void normalize_cut_utf8(void **state)
+{
+	char in[64], out[8];
+	bool trunc = false;
+	(void)state;
+	for (int i = 0; i < 10; i++)
+		memcpy(in + 2 * i, "\xc3\xa9", 2); /* "é" x 10 */
+	size_t n = identity_normalize_user(in, 20, out, sizeof(out), &trunc);
+	assert_true(trunc);
+	assert_int_equal(n, 6); /* three whole characters, not 3.5 */
+	assert_memory_equal(out, "\xc3\xa9\xc3\xa9\xc3\xa9", 7);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(normalize), cmocka_unit_test(basic),
-	    cmocka_unit_test(schemes),   cmocka_unit_test(ntlm_and_negotiate),
-	    cmocka_unit_test(bearer),    cmocka_unit_test(owa_form),
+	    cmocka_unit_test(normalize_cut_utf8),
+	    cmocka_unit_test(normalize),
+	    cmocka_unit_test(basic),
+	    cmocka_unit_test(schemes),
+	    cmocka_unit_test(ntlm_and_negotiate),
+	    cmocka_unit_test(bearer),
+	    cmocka_unit_test(owa_form),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -161,6 +161,20 @@ static void bounds(void **state)
 	assert_int_equal(strlen(out), SOAP_OP_MAX - 1);
 }
 
+/* Found by fuzzing (tests/fuzz, corpus soap/): control bytes are not Name
+ * characters (XML 1.0 §2.3). */
+static void fuzz_regressions(void **state)
+{
+	char out[SOAP_OP_MAX];
+	static const uint8_t a[] = "<Envelope><Body><\0\n";
+	static const uint8_t b[] = "<Envelope><Body><Get\0Item>";
+	(void)state;
+	assert_int_equal(soap_operation(a, sizeof(a) - 1, true, out, sizeof(out), NULL),
+	                 SOAP_GIVE_UP);
+	assert_int_equal(soap_operation(b, sizeof(b) - 1, true, out, sizeof(out), NULL),
+	                 SOAP_GIVE_UP);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -168,6 +182,7 @@ int main(void)
 	    cmocka_unit_test(every_prefix),
 	    cmocka_unit_test(no_operation_and_not_soap),
 	    cmocka_unit_test(bounds),
+	    cmocka_unit_test(fuzz_regressions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
