@@ -179,6 +179,11 @@
 #define LIMIT_TLS_TRANSCRIPT_BYTES (128u * 1024u)
 /* The same, across all connections in their handshakes at once. */
 #define LIMIT_TLS_TRANSCRIPT_TOTAL (64u * 1024u * 1024u)
+/* Bytes of TLS records cut across segments, held across all connections
+ * until each record is whole (at most 18 KiB per direction: a record).
+ * 64 MiB covers ~1800 connections caught mid-record at once.  Policy: the
+ * direction that would pass it is given up (not decrypted, "caps"). */
+#define LIMIT_TLS_PARTIAL_TOTAL (64u * 1024u * 1024u)
 
 /*
  * Detection.

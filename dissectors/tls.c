@@ -738,12 +738,14 @@ struct tls_dir {
 	uint8_t hdr_have;
 	uint8_t *frag; /* the fragment of that record, once the header is whole */
 	size_t frag_have;
+	size_t frag_size; /* bytes allocated (charged to the budget) */
 	struct tls_hs hs;
 	bool cipher_on;
 	bool given_up;
 };
 
 struct tls_conn {
+	struct tls_budget *budget;
 	struct tls_dir d[2];
 	uint16_t version;
 	uint16_t suite;
@@ -762,21 +764,34 @@ static void hs_reset(struct tls_hs *h)
 	memset(h, 0, sizeof(*h));
 }
 
-static void dir_release(struct tls_dir *d)
+static void frag_free(struct tls_conn *c, struct tls_dir *d)
 {
+	if (c->budget)
+		c->budget->used -= d->frag_size;
 	free(d->frag);
 	d->frag = NULL;
+	d->frag_size = 0;
 	d->frag_have = 0;
+}
+
+static void dir_release(struct tls_conn *c, struct tls_dir *d)
+{
+	frag_free(c, d);
 	d->hdr_have = 0;
 	hs_reset(&d->hs);
+}
+
+void tls_conn_set_budget(struct tls_conn *c, struct tls_budget *b)
+{
+	c->budget = b;
 }
 
 void tls_conn_free(struct tls_conn *c)
 {
 	if (!c)
 		return;
-	dir_release(&c->d[0]);
-	dir_release(&c->d[1]);
+	dir_release(c, &c->d[0]);
+	dir_release(c, &c->d[1]);
 	free(c);
 }
 
@@ -793,7 +808,7 @@ static void give_up(struct tls_conn *c, int dir, enum tls_anomaly a, const struc
 	if (d->given_up)
 		return;
 	d->given_up = true;
-	dir_release(d);
+	dir_release(c, d);
 	if (a != TLS_ANOMALY_NONE)
 		anomaly(ops, ctx, dir, a);
 }
@@ -969,9 +984,19 @@ static void feed_pending(struct tls_conn *c, int dir, struct buf *in, const stru
 	if (d->hdr_have < TLS_RECORD_HEADER)
 		return;
 	size_t flen = r == TLS_OK ? 0 : needed - TLS_RECORD_HEADER;
-	if (flen && !d->frag && !(d->frag = malloc(flen))) {
-		give_up(c, dir, TLS_ANOMALY_NONE, ops, ctx);
-		return;
+	if (flen && !d->frag) {
+		if (c->budget && c->budget->used + flen > c->budget->cap) {
+			c->budget->refused++;
+			give_up(c, dir, TLS_ANOMALY_MEMCAP, ops, ctx);
+			return;
+		}
+		if (!(d->frag = malloc(flen))) {
+			give_up(c, dir, TLS_ANOMALY_NONE, ops, ctx);
+			return;
+		}
+		d->frag_size = flen;
+		if (c->budget)
+			c->budget->used += flen;
 	}
 	size_t take = flen - d->frag_have < buf_left(in) ? flen - d->frag_have : buf_left(in);
 	if (take)
@@ -986,9 +1011,7 @@ static void feed_pending(struct tls_conn *c, int dir, struct buf *in, const stru
 	rec.fragment = d->frag;
 	d->hdr_have = 0;
 	on_record(c, dir, &rec, ops, ctx);
-	free(d->frag);
-	d->frag = NULL;
-	d->frag_have = 0;
+	frag_free(c, d);
 }
 
 enum tls_result tls_conn_feed(struct tls_conn *c, int dir, const uint8_t *p, size_t n,

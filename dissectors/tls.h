@@ -89,7 +89,8 @@ enum tls_result {
 	X(PSK_NOT_LAST, "tls_psk_not_last")   /* RFC 8446 §4.2.11 */                              \
 	X(HELLO_WRONG_DIR, "tls_hello_wrong_direction")                                            \
 	X(HANDSHAKE_SPANS_KEY_CHANGE, "tls_handshake_spans_key_change") /* §5.1 */                \
-	X(LIST_OVERFLOW, "tls_list_overflow") /* > LIMIT_TLS_HELLO_LIST values */
+	X(LIST_OVERFLOW, "tls_list_overflow") /* > LIMIT_TLS_HELLO_LIST values */                  \
+	X(MEMCAP, "tls_memcap")               /* a partial record would pass the shared budget */
 
 enum tls_anomaly {
 #define TLS_ANOMALY_ENUM(id, name) TLS_ANOMALY_##id,
@@ -308,7 +309,20 @@ struct tls_ops {
 
 struct tls_conn;
 
-struct tls_conn *tls_conn_new(void);    /* NULL on allocation failure */
+/*
+ * Bytes of partial records held across all connections that share the
+ * budget (the caller owns it; tls_conn only adds and subtracts).  A record
+ * that would take `used` past `cap` gives its direction up (anomaly
+ * TLS_ANOMALY_MEMCAP, counted in `refused`).
+ */
+struct tls_budget {
+	size_t used, cap;
+	uint64_t refused;
+};
+
+struct tls_conn *tls_conn_new(void); /* NULL on allocation failure */
+/* Charges this connection's partial records to `b` (NULL: no budget). */
+void tls_conn_set_budget(struct tls_conn *c, struct tls_budget *b);
 void tls_conn_free(struct tls_conn *c); /* accepts NULL */
 
 /*

@@ -547,6 +547,7 @@ static size_t run_counters(const struct output *o, const struct sensor *s,
 	C("tls_pending_max", ts->pending_max);
 	C("tls_h2", ts->h2_sessions);
 	C("tls_transcript_overflows", ts->transcript_overflows);
+	C("tls_memcap_given_up", ts->memcap_given_up);
 	C("http_transactions", st->http_transactions);
 	C("exchange_transactions", st->transactions);
 	if (o->det) {

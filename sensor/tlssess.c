@@ -74,6 +74,7 @@ struct dirstate {
 
 struct tls_engine {
 	uint64_t transcript_bytes; /* held by all sessions' hs_log */
+	struct tls_budget partial; /* partial records held by all tls_conn */
 	struct keylog *kl;
 	const struct tlsdec_rsa *rsa;
 	struct tls_engine_stats stats;
@@ -121,6 +122,7 @@ struct tls_engine *tls_engine_new(struct keylog *kl, const struct tlsdec_rsa *rs
 		return NULL;
 	e->kl = kl;
 	e->rsa = rsa;
+	e->partial.cap = LIMIT_TLS_PARTIAL_TOTAL;
 	return e;
 }
 
@@ -654,6 +656,7 @@ struct tlssess *tlssess_new(struct tls_engine *e, tlssess_plain_fn fn, void *ctx
 		free(s);
 		return NULL;
 	}
+	tls_conn_set_budget(s->conn, &e->partial);
 	s->e = e;
 	s->fn = fn;
 	s->ctx = ctx;

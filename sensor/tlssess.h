@@ -71,6 +71,7 @@ struct tls_engine_stats {
 	uint64_t h2_sessions;
 	uint64_t pending_now, pending_max; /* bytes held waiting for keys */
 	uint64_t transcript_overflows;     /* handshakes too big to hash (caps) */
+	uint64_t memcap_given_up;          /* directions dropped: partial-record budget */
 };
 
 /* The shared part: key sources and the global cap.  `kl` and `rsa` are

@@ -1029,9 +1029,57 @@ static void suite_table(void **state)
 	assert_int_equal(found, 32);
 }
 
+static void count_anomaly(void *ctx, int dir, enum tls_anomaly a)
+{
+	(void)dir;
+	if (a == TLS_ANOMALY_MEMCAP)
+		++*(int *)ctx;
+}
+
+/* Partial records are charged to a shared budget; past it the direction is
+ * given up, and every byte is given back when records complete or the
+ * connection is freed. */
+static void test_partial_record_budget(void **state)
+{
+	static const struct tls_ops budget_ops = {.anomaly = count_anomaly};
+	struct tls_budget b = {.cap = 300};
+	uint8_t rec[5 + 200];
+	int memcap = 0;
+	(void)state;
+	memset(rec, 0x41, sizeof(rec));
+	rec[0] = 23; /* application data */
+	rec[1] = 3;
+	rec[2] = 3;
+	rec[3] = 0;
+	rec[4] = 200;
+	struct tls_conn *c1 = tls_conn_new(), *c2 = tls_conn_new();
+	tls_conn_set_budget(c1, &b);
+	tls_conn_set_budget(c2, &b);
+	/* Whole records pass through without being held. */
+	assert_int_equal(tls_conn_feed(c1, 0, rec, sizeof(rec), &budget_ops, &memcap), TLS_OK);
+	assert_int_equal(b.used, 0);
+	/* A record cut in two is held until its end comes. */
+	assert_int_equal(tls_conn_feed(c1, 0, rec, 10, &budget_ops, &memcap), TLS_OK);
+	assert_int_equal(b.used, 200);
+	/* A second one would pass the budget: that direction gives up. */
+	tls_conn_feed(c2, 1, rec, 10, &budget_ops, &memcap);
+	assert_int_equal(memcap, 1);
+	assert_int_equal(b.refused, 1);
+	assert_true(tls_conn_given_up(c2, 1));
+	assert_int_equal(tls_conn_feed(c1, 0, rec + 10, sizeof(rec) - 10, &budget_ops, &memcap),
+	                 TLS_OK);
+	assert_int_equal(b.used, 0);
+	tls_conn_feed(c1, 0, rec, 10, &budget_ops, &memcap);
+	assert_int_equal(b.used, 200);
+	tls_conn_free(c1);
+	tls_conn_free(c2);
+	assert_int_equal(b.used, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_partial_record_budget),
 	    cmocka_unit_test(record_parse_contract),
 	    cmocka_unit_test(client_hello_tls13_curl),
 	    cmocka_unit_test(client_hello_tls12),
