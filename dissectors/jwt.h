@@ -45,7 +45,7 @@ struct jwt_claims {
  * (RFC 8259); the top-level string members "upn", "unique_name",
  * "preferred_username" and "oid" are copied, with escapes decoded (\uXXXX
  * surrogate pairs to UTF-8; lone surrogates and \u0000 to U+FFFD).  The
- * first occurrence of a duplicate member wins.  Members with non-string
+ * first non-empty occurrence of a duplicate member wins.  Members with non-string
  * values and nested values are skipped, at most JWT_DEPTH_MAX deep.
  * *ret is written only on JWT_OK.
  */

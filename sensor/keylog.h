@@ -61,7 +61,8 @@ struct keylog_stats {
 	uint64_t lines;       /* lines read, all kinds */
 	uint64_t ignored;     /* blank and comment lines */
 	uint64_t entries;     /* secrets held now */
-	uint64_t bad_lines;   /* reported through the callback */
+	uint64_t bad_lines;   /* malformed lines (reported through the callback; conflicts
+	                       * are reported too, and counted in `conflicts`) */
 	uint64_t duplicates;  /* identical to a held secret */
 	uint64_t conflicts;   /* same key and label, different secret (kept first) */
 	uint64_t refused;     /* not stored: the store was full */
