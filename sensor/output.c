@@ -21,7 +21,7 @@
 #include "db.h"
 #include "output.h"
 
-#define MAX_COUNTERS (64 + ANOMALY__COUNT)
+#define MAX_COUNTERS (80 + ANOMALY__COUNT + TLS_ANOMALY__COUNT)
 
 #define TOP_ALERTS 64 /* alerts remembered for the summary table */
 
@@ -560,6 +560,10 @@ static size_t run_counters(const struct output *o, const struct sensor *s,
 		C("identities_evicted", ds2->evicted);
 		C("identities_expired", ds2->expired);
 	}
+	for (int a = 1; a < TLS_ANOMALY__COUNT; a++)
+		if (ts->anomalies[a])
+			c[n++] = (struct db_counter){.name = tls_anomaly_name(a),
+			                             .value = ts->anomalies[a]};
 	for (int a = 1; a < ANOMALY__COUNT; a++)
 		if (st->anomalies[a])
 			c[n++] =

@@ -89,6 +89,17 @@ void stats_print_summary(FILE *out, const struct sensor *s, const struct run_inf
 		        ts->undecrypted[TLSU_UNSUPPORTED], ts->undecrypted[TLSU_GAP],
 		        ts->undecrypted[TLSU_AUTH_FAIL], ts->undecrypted[TLSU_NO_HANDSHAKE],
 		        ts->h2_sessions);
+		int any = 0;
+		for (int a = 1; a < TLS_ANOMALY__COUNT; a++) {
+			if (!ts->anomalies[a])
+				continue;
+			fprintf(out, "%s %s=%" PRIu64,
+			        any ? "" : "  tls anomalies:", tls_anomaly_name(a),
+			        ts->anomalies[a]);
+			any = 1;
+		}
+		if (any)
+			fputc('\n', out);
 		if (ts->auth_failures || ts->pending_dropped)
 			fprintf(out,
 			        "  tls records: %" PRIu64

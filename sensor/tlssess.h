@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "mdm_limits.h"
+#include "tls.h"
 
 struct keylog;
 struct tlsdec_rsa;
@@ -69,9 +70,10 @@ struct tls_engine_stats {
 	uint64_t auth_failures;
 	uint64_t pending_dropped; /* records dropped at the caps */
 	uint64_t h2_sessions;
-	uint64_t pending_now, pending_max; /* bytes held waiting for keys */
-	uint64_t transcript_overflows;     /* handshakes too big to hash (caps) */
-	uint64_t memcap_given_up;          /* directions dropped: partial-record budget */
+	uint64_t pending_now, pending_max;      /* bytes held waiting for keys */
+	uint64_t transcript_overflows;          /* handshakes too big to hash (caps) */
+	uint64_t memcap_given_up;               /* directions dropped: partial-record budget */
+	uint64_t anomalies[TLS_ANOMALY__COUNT]; /* by tls_anomaly_name() */
 };
 
 /* The shared part: key sources and the global cap.  `kl` and `rsa` are
