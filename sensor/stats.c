@@ -36,6 +36,34 @@ static void print_anomalies(FILE *out, const struct sensor_stats *st)
 		fputc('\n', out);
 }
 
+static void print_tls(FILE *out, const struct sensor_stats *st, const struct tls_engine_stats *ts)
+{
+	fprintf(out,
+	        "  tls: %" PRIu64 " flows, %" PRIu64 " decrypted; not decrypted: %" PRIu64
+	        " no key, %" PRIu64 " unsupported, %" PRIu64 " gap, %" PRIu64 " wrong key, %" PRIu64
+	        " handshake not seen; %" PRIu64 " HTTP/2 (h2)\n",
+	        st->tls_flows, ts->decrypted_sessions, ts->undecrypted[TLSU_NO_KEY],
+	        ts->undecrypted[TLSU_UNSUPPORTED], ts->undecrypted[TLSU_GAP],
+	        ts->undecrypted[TLSU_AUTH_FAIL], ts->undecrypted[TLSU_NO_HANDSHAKE],
+	        ts->h2_sessions);
+	int any = 0;
+	for (int a = 1; a < TLS_ANOMALY__COUNT; a++) {
+		if (!ts->anomalies[a])
+			continue;
+		fprintf(out, "%s %s=%" PRIu64, any ? "" : "  tls anomalies:", tls_anomaly_name(a),
+		        ts->anomalies[a]);
+		any = 1;
+	}
+	if (any)
+		fputc('\n', out);
+	if (ts->auth_failures || ts->pending_dropped)
+		fprintf(out,
+		        "  tls records: %" PRIu64
+		        " failed authentication (never passed on), %" PRIu64
+		        " dropped waiting for keys\n",
+		        ts->auth_failures, ts->pending_dropped);
+}
+
 void stats_print_summary(FILE *out, const struct sensor *s, const struct run_info *ri)
 {
 	const struct sensor_stats *st = sensor_stats(s);
@@ -79,34 +107,8 @@ void stats_print_summary(FILE *out, const struct sensor *s, const struct run_inf
 	        " resynchronisations\n",
 	        st->http_flows, st->http_transactions, st->transactions, hs->parse_errors,
 	        hs->resyncs);
-	const struct tls_engine_stats *ts = sensor_tls_stats(s);
-	if (st->tls_flows) {
-		fprintf(out,
-		        "  tls: %" PRIu64 " flows, %" PRIu64 " decrypted; not decrypted: %" PRIu64
-		        " no key, %" PRIu64 " unsupported, %" PRIu64 " gap, %" PRIu64
-		        " wrong key, %" PRIu64 " handshake not seen; %" PRIu64 " HTTP/2 (h2)\n",
-		        st->tls_flows, ts->decrypted_sessions, ts->undecrypted[TLSU_NO_KEY],
-		        ts->undecrypted[TLSU_UNSUPPORTED], ts->undecrypted[TLSU_GAP],
-		        ts->undecrypted[TLSU_AUTH_FAIL], ts->undecrypted[TLSU_NO_HANDSHAKE],
-		        ts->h2_sessions);
-		int any = 0;
-		for (int a = 1; a < TLS_ANOMALY__COUNT; a++) {
-			if (!ts->anomalies[a])
-				continue;
-			fprintf(out, "%s %s=%" PRIu64,
-			        any ? "" : "  tls anomalies:", tls_anomaly_name(a),
-			        ts->anomalies[a]);
-			any = 1;
-		}
-		if (any)
-			fputc('\n', out);
-		if (ts->auth_failures || ts->pending_dropped)
-			fprintf(out,
-			        "  tls records: %" PRIu64
-			        " failed authentication (never passed on), %" PRIu64
-			        " dropped waiting for keys\n",
-			        ts->auth_failures, ts->pending_dropped);
-	}
+	if (st->tls_flows)
+		print_tls(out, st, sensor_tls_stats(s));
 	fprintf(out, "  protocols:");
 	sensor_proto_counts(s, print_protos, out);
 	fputc('\n', out);
