@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES=(
-	gcc meson ninja-build pkg-config
+	gcc libc6-dev meson ninja-build pkg-config
 	libpcap-dev libndpi-dev libhtp-dev libssl-dev libsqlite3-dev libcmocka-dev libinih-dev
 	python3 tshark sqlite3 clang-format
 )
