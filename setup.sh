@@ -6,6 +6,9 @@
 #   ./setup.sh check            install, build, run the whole test suite
 #   ./setup.sh check-sanitize   the same suite in an ASan+UBSan build
 #   ./setup.sh build            install and build only (binary: build/mdmwatch)
+#   ./setup.sh lab              also install the capture lab's tools and regenerate
+#                               every capture in pcaps/ (then bless and review:
+#                               tests/golden.py --binary build/mdmwatch --pcaps pcaps --update)
 #
 # Everything the project needs comes from Debian's archive through apt-get;
 # nothing is downloaded at build or run time.  Packages already installed
@@ -19,9 +22,12 @@ PACKAGES=(
 	python3 tshark sqlite3 clang-format
 )
 
+# Only for regenerating the captures (./setup.sh lab), not for building or testing.
+LAB_PACKAGES=(tcpdump curl openssl python3-scapy gnutls-bin)
+
 install_packages() {
 	local missing=() p
-	for p in "${PACKAGES[@]}"; do
+	for p in "${PACKAGES[@]}" "$@"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
 			missing+=("$p")
 	done
@@ -81,8 +87,13 @@ demo) install_packages && demo ;;
 check) install_packages && check ;;
 check-sanitize) install_packages && check_sanitize ;;
 build) install_packages && build build ;;
+lab)
+	install_packages "${LAB_PACKAGES[@]}" && build build
+	pcaps/lab/make-all.sh
+	pcaps/lab/make-tls.sh
+	;;
 *)
-	sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 	;;
 esac
