@@ -16,13 +16,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/stat.h>
 
 #include "capture.h"
 
+/* How long a live read waits for packets before the sensor gets control
+ * back (to commit rows, tail key logs, notice signals). */
+#define CAPTURE_POLL_MS 200
+
 struct capture {
 	pcap_t *p;
 	bool live;
+	int fd; /* live: the descriptor to poll */
 	uint64_t size;
 	uint64_t frames;
 	char path[256];
@@ -87,6 +93,15 @@ int capture_open_live(const char *iface, struct capture **ret, char *err, size_t
 		         a == PCAP_ERROR ? pcap_geterr(c->p) : pcap_statustostr(a));
 		goto fail;
 	}
+	/* Non-blocking, polled with our own timeout: with TPACKET_V3 a blocking
+	 * read on an idle link may never return, and the sensor must still
+	 * commit its findings and follow its key logs while nothing arrives. */
+	c->fd = pcap_get_selectable_fd(c->p);
+	if (c->fd < 0 || pcap_setnonblock(c->p, 1, ebuf) != 0) {
+		snprintf(err, errlen, "%s: cannot poll the capture: %s", iface,
+		         c->fd < 0 ? "no selectable descriptor" : ebuf);
+		goto fail;
+	}
 	*ret = c;
 	return 0;
 fail:
@@ -145,6 +160,12 @@ enum capture_status capture_next(struct capture *c, struct capture_frame *frame)
 	struct pcap_pkthdr *h;
 	const u_char *data;
 	int r = pcap_next_ex(c->p, &h, &data);
+	if (r == 0 && c->live) {
+		/* Nothing buffered: wait up to CAPTURE_POLL_MS for the kernel. */
+		struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+		if (poll(&pfd, 1, CAPTURE_POLL_MS) > 0)
+			r = pcap_next_ex(c->p, &h, &data);
+	}
 	if (r == 1) {
 		c->frames++;
 		frame->ts_us = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;

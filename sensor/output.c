@@ -33,6 +33,7 @@ struct top_alert {
 };
 
 struct output {
+	bool live; /* alerts are committed at once (DESIGN: within a second) */
 	struct db *db;
 	struct detect *det;
 	FILE *json;
@@ -233,6 +234,9 @@ static void on_alert(void *ctx, const struct detect_alert *a)
 		if (r < 0)
 			fail(o, "database alert evidence", r);
 	}
+	/* Live, an analyst is waiting: commit now rather than with the batch. */
+	if (o->live && o->db && (r = db_flush(o->db)) < 0)
+		fail(o, "database commit", r);
 	remember_alert(o, a, *a->sink_slot);
 	if (o->json)
 		json_alert(o, a, *a->sink_slot);
@@ -246,6 +250,7 @@ int output_open(const struct output_config *cfg, struct output **ret, char *err,
 		snprintf(err, errlen, "out of memory");
 		return r;
 	}
+	o->live = cfg->mode && strcmp(cfg->mode, "live") == 0;
 	if (cfg->dump_path) {
 		snprintf(o->dump_name, sizeof(o->dump_name), "%s", cfg->dump_path);
 		o->dump = strcmp(cfg->dump_path, "-") == 0 ? stdout : fopen(cfg->dump_path, "w");
