@@ -335,7 +335,8 @@ static void read_capture(struct run *run, struct capture *c, const char *name, u
 			break;
 		if (st == CAPTURE_TIMEOUT) {
 			output_tick(run->out);
-			keylog_poll_all(run->kl);
+			if (keylog_poll_all(run->kl) > 0)
+				sensor_keys_added(run->sensor);
 			continue;
 		}
 		if (st < 0) {
@@ -349,8 +350,9 @@ static void read_capture(struct run *run, struct capture *c, const char *name, u
 		sensor_frame(run->sensor, lt, fr.ts_us, fr.data, fr.caplen);
 		if ((++n & 1023) == 0) {
 			output_tick(run->out);
-			if (run->o->iface)
-				keylog_poll_all(run->kl); /* secrets written while we watch */
+			/* Secrets written while we watch. */
+			if (run->o->iface && keylog_poll_all(run->kl) > 0)
+				sensor_keys_added(run->sensor);
 			if (show_progress && now_s() - last >= 0.5) {
 				last = now_s();
 				progress_line(run, c, idx, t0);

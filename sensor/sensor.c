@@ -620,6 +620,11 @@ void sensor_frame(struct sensor *s, int linktype, uint64_t ts_us, const uint8_t 
 	session_classify(s, ss, &p);
 }
 
+void sensor_keys_added(struct sensor *s)
+{
+	tls_engine_keys_added(s->tls);
+}
+
 void sensor_finish(struct sensor *s)
 {
 	if (!s || !s->flows)

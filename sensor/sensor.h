@@ -106,6 +106,10 @@ int sensor_new(const struct sensor_config *cfg, struct sensor **ret, char *err, 
 void sensor_frame(struct sensor *s, int linktype, uint64_t ts_us, const uint8_t *data,
                   size_t caplen);
 
+/* New TLS secrets arrived (a key log tailed while live): connections
+ * waiting for them decrypt now. */
+void sensor_keys_added(struct sensor *s);
+
 /* Ends every flow (records emitted), then frees.  Accepts NULL. */
 void sensor_free(struct sensor *s);
 

@@ -73,6 +73,7 @@ struct dirstate {
 };
 
 struct tls_engine {
+	struct tlssess *waiting;   /* sessions with records waiting for keys */
 	uint64_t transcript_bytes; /* held by all sessions' hs_log */
 	struct tls_budget partial; /* partial records held by all tls_conn */
 	struct keylog *kl;
@@ -82,6 +83,8 @@ struct tls_engine {
 };
 
 struct tlssess {
+	struct tlssess *pprev, *pnext; /* on e->waiting while records wait for keys */
+	bool waiting;
 	struct tls_engine *e;
 	struct tls_conn *conn;
 	tlssess_plain_fn fn;
@@ -175,6 +178,29 @@ static bool transcript_room(struct tlssess *s, size_t n)
 
 /* ---- pending records ---- */
 
+static void waiting_update(struct tlssess *s)
+{
+	bool want = !s->finished && (s->d[0].head || s->d[1].head);
+	if (want == s->waiting)
+		return;
+	s->waiting = want;
+	if (want) {
+		s->pprev = NULL;
+		s->pnext = s->e->waiting;
+		if (s->pnext)
+			s->pnext->pprev = s;
+		s->e->waiting = s;
+		return;
+	}
+	if (s->pprev)
+		s->pprev->pnext = s->pnext;
+	else
+		s->e->waiting = s->pnext;
+	if (s->pnext)
+		s->pnext->pprev = s->pprev;
+	s->pprev = s->pnext = NULL;
+}
+
 static void pend_clear(struct tlssess *s, struct dirstate *d)
 {
 	while (d->head) {
@@ -214,6 +240,7 @@ static void pend_add(struct tlssess *s, struct dirstate *d, const struct tls_rec
 	e->stats.pending_now += p->len;
 	if (e->stats.pending_now > e->stats.pending_max)
 		e->stats.pending_max = e->stats.pending_now;
+	waiting_update(s);
 }
 
 /* ---- key setup ---- */
@@ -498,6 +525,29 @@ static void drain(struct tlssess *s, int dir)
 		decrypt_one(s, dir, p->type, p->version, p->data, p->len);
 		free(p);
 	}
+	waiting_update(s);
+}
+
+/* Records of dir are waiting: try the key log again. */
+static void retry_dir(struct tlssess *s, int dir)
+{
+	enum tls_undecrypted why = TLSU_NONE;
+	struct dirstate *d = &s->d[dir];
+	if (!d->head || !s->meta.seen_server_hello)
+		return;
+	if (d->dec || key_setup(s, dir, &why))
+		drain(s, dir);
+	else if (why != TLSU_NO_KEY)
+		set_why(s, why);
+}
+
+void tls_engine_keys_added(struct tls_engine *e)
+{
+	for (struct tlssess *s = e->waiting, *next; s; s = next) {
+		next = s->pnext;
+		retry_dir(s, 0);
+		retry_dir(s, 1);
+	}
 }
 
 static void on_encrypted(struct tlssess *s, int dir, const struct tls_record *rec)
@@ -684,12 +734,16 @@ void tlssess_finish(struct tlssess *s)
 {
 	if (s->finished)
 		return;
+	/* A key written since the last record still counts. */
+	retry_dir(s, 0);
+	retry_dir(s, 1);
 	s->finished = true;
 	for (int dir = 0; dir < 2; dir++) {
 		if (s->d[dir].head)
 			set_why(s, TLSU_NO_KEY);
 		pend_clear(s, &s->d[dir]);
 	}
+	waiting_update(s);
 	if (!s->meta.seen_server_hello && !s->meta.decrypted)
 		set_why(s, TLSU_NO_HANDSHAKE);
 	struct tls_engine_stats *st = &s->e->stats;

@@ -81,6 +81,9 @@ struct tls_engine_stats {
 struct tls_engine *tls_engine_new(struct keylog *kl, const struct tlsdec_rsa *rsa);
 void tls_engine_free(struct tls_engine *e); /* accepts NULL */
 const struct tls_engine_stats *tls_engine_stats(const struct tls_engine *e);
+/* The key log gained entries: connections whose records wait for keys try
+ * again now (their plaintext goes out through their callbacks). */
+void tls_engine_keys_added(struct tls_engine *e);
 
 /* Plaintext of direction dir, borrowed for the call. */
 typedef void (*tlssess_plain_fn)(void *ctx, int dir, const uint8_t *p, size_t n);

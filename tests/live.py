@@ -1,19 +1,25 @@
 #!/usr/bin/env python3
 """live.py BINARY LABDIR -- the span-port mode, end to end, on loopback.
 
-mdmwatch captures live on `lo` (-i, a BPF filter for one port, -Z nobody),
-the lab's Exchange emulator serves on that port, and a client refused on
-ActiveSync then reads mail over EWS.  While mdmwatch is still running, the
-alert must already be in the database (rows are committed within a second
-of detection) and on the NDJSON stream; SIGINT then ends the run cleanly
-(exit 0, the run row closed).  Needs root (live capture); skipped
-otherwise.  Prints "N passed, N failed" (", N skipped").
+mdmwatch captures live on `lo` (-i, a BPF filter for two ports, -Z nobody,
+-k on a key log that is empty at the start), the lab's
+Exchange emulator serves plaintext on one port and TLS on the other, and:
+  - a client refused on ActiveSync then reads mail over EWS in clear text:
+    while mdmwatch is still running, the alert must already be in the
+    database and on the NDJSON stream;
+  - a TLS client (Python ssl) writes its key log *while* the sensor
+    watches: the records that arrive before their keys wait, and decrypt
+    once the tailed key log has them — the second alert, over TLS, must
+    appear too.
+SIGINT then ends the run cleanly (exit 0, the run row closed).  Needs root
+(live capture); skipped otherwise.  Prints "N passed, N failed".
 """
 import base64
 import http.client
 import json
 import os
 import socket
+import ssl
 import sqlite3
 import subprocess
 import sys
@@ -49,6 +55,20 @@ def request(port, method, path, headers, body=b""):
     return r.status
 
 
+def tls_request(port, keylog, method, path, headers, body=b""):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.keylog_filename = keylog
+    ctx.set_alpn_protocols(["http/1.1"])
+    c = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=ctx)
+    c.request(method, path, body=body, headers=headers)
+    r = c.getresponse()
+    r.read()
+    c.close()
+    return r.status
+
+
 def alerts(db):
     try:
         con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=1)
@@ -71,19 +91,29 @@ def main():
         results.append(ok)
         print(("PASS " if ok else "FAIL ") + name + ("" if ok else ": " + detail))
 
-    port = free_port()
+    port, tport = free_port(), free_port()
+    certs = os.path.join(LAB, "tls", "certs")
     with tempfile.TemporaryDirectory() as tmp:
         os.chmod(tmp, 0o777)  # written by nobody after the drop
-        db, js, ready = (os.path.join(tmp, n) for n in ("live.db", "live.ndjson", "ready"))
+        db, js, ready, tready, keys = (os.path.join(tmp, n) for n in (
+            "live.db", "live.ndjson", "ready", "tready", "keys.log"))
+        open(keys, "w").close()  # the client fills it during the test
         sensor = subprocess.Popen([BIN, "-i", "lo", "-Z", "nobody", "-d", db, "--json", js,
-                                   "tcp port %d" % port],
+                                   "-k", keys, "tcp port %d or tcp port %d" % (port, tport)],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         emu = subprocess.Popen([sys.executable, os.path.join(LAB, "exchange_emu.py"),
                                 "--host", "127.0.0.1", "--port", str(port),
                                 "--ready-file", ready, "--quiet"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        temu = subprocess.Popen([sys.executable, os.path.join(LAB, "tls", "tls_emu.py"),
+                                 "--host", "127.0.0.1", "--port", str(tport),
+                                 "--cert", os.path.join(certs, "rsa-cert.pem"),
+                                 "--key", os.path.join(certs, "rsa-key.pem"),
+                                 "--ready-file", tready, "--quiet"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            check("emulator listening", wait_for(lambda: os.path.exists(ready), 10))
+            check("emulators listening", wait_for(
+                lambda: os.path.exists(ready) and os.path.exists(tready), 10))
             time.sleep(1.0)  # the capture is open once the sensor has dropped to nobody
             basic = "Basic " + base64.b64encode(b"CONTOSO\\zoe:not-stored").decode()
             st1 = request(port, "POST",
@@ -110,9 +140,28 @@ def main():
             stored = b"".join(open(p, "rb").read() for p in (db, db + "-wal")
                               if os.path.exists(p))
             check("the password is nowhere in the database", b"not-stored" not in stored)
+
+            # Over TLS, with the key log written as it happens.
+            tb = "Basic " + base64.b64encode(b"yara@contoso.com:not-stored").decode()
+            t1 = tls_request(tport, keys, "POST",
+                             "/Microsoft-Server-ActiveSync?Cmd=Sync&User=yara&DeviceId=Y1"
+                             "&DeviceType=Android",
+                             {"User-Agent": "Android-Mail/2024", "Authorization": tb,
+                              "Content-Type": "application/vnd.ms-sync.wbxml"},
+                             b"\x03\x01\x6a\x00")
+            t2 = tls_request(tport, keys, "POST", "/EWS/Exchange.asmx",
+                             {"User-Agent": "BlueMail/1.9", "Authorization": tb,
+                              "Content-Type": "text/xml; charset=utf-8"}, soap)
+            check("TLS: refused on ActiveSync, served on EWS", (t1, t2) == (403, 200),
+                  repr((t1, t2)))
+            want = ("high", "activesync-refused-then-ews", "yara")
+            check("TLS: decrypted with the key log written meanwhile, alert raised",
+                  wait_for(lambda: want in alerts(db), 5), repr(alerts(db)))
         finally:
             emu.terminate()
             emu.wait(10)
+            temu.terminate()
+            temu.wait(10)
             sensor.send_signal(2)
             try:
                 rc = sensor.wait(20)
@@ -120,12 +169,21 @@ def main():
                 sensor.kill()
                 rc = -9
         err = sensor.stderr.read()
-        check("SIGINT ends the run cleanly", rc == 0 and "alerts: 1 high" in err,
+        check("SIGINT ends the run cleanly", rc == 0 and "alerts: 2 high" in err,
               "exit %r, stderr %r" % (rc, err[-300:]))
         con = sqlite3.connect(db)
         ended = con.execute("SELECT mode, ended IS NOT NULL FROM runs").fetchall()
+        tls = con.execute("SELECT COUNT(*) FROM transactions WHERE tls = 1").fetchone()[0]
+        waited = con.execute("SELECT value FROM run_counters WHERE name = 'tls_pending_max'"
+                             ).fetchone()
+        print("info: at most %s ciphertext bytes waited for their keys" % (waited or [0])[0])
+        flows = con.execute("SELECT decrypted, tls_version FROM flows WHERE server_port = ?",
+                            (tport,)).fetchall()
         con.close()
         check("the run row says live and is closed", ended == [("live", 1)], repr(ended))
+        check("two transactions marked tls=1, two decrypted TLS flows",
+              tls == 2 and len(flows) == 2 and all(f[0] == 1 and f[1] for f in flows),
+              repr((tls, flows)))
     ok = sum(results)
     print("%d passed, %d failed" % (ok, len(results) - ok))
     return 0 if ok == len(results) else 1
