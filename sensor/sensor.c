@@ -59,6 +59,7 @@ struct session {
 	struct http_conn *http;
 	struct exch_conn *exch;
 	struct tlssess *tls;
+	bool over_tls; /* the HTTP parser reads decrypted TLS (outlives tls) */
 	int64_t sink_id;
 	bool sink_started; /* flow_start was called */
 	struct reasm_dir rd[2];
@@ -141,7 +142,7 @@ static void on_txn(void *ctx, const struct exch_txn *t, int64_t *row)
 	if (t->final)
 		s->stats.transactions++;
 	if (s->cfg.txn)
-		s->cfg.txn(s->cfg.ctx, ss->flow, session_sink_id(s, ss), ss->tls != NULL, t, row);
+		s->cfg.txn(s->cfg.ctx, ss->flow, session_sink_id(s, ss), ss->over_tls, t, row);
 }
 
 static void http_event(void *ctx, const struct http_event *ev)
@@ -154,12 +155,13 @@ static void http_event(void *ctx, const struct http_event *ev)
 
 static void app_stop(struct session *ss)
 {
+	/* TLS first: its last records may still decrypt into the HTTP parser. */
+	tlssess_free(ss->tls);
+	ss->tls = NULL;
 	http_conn_free(ss->http); /* closes open transactions: last events */
 	exch_conn_free(ss->exch);
-	tlssess_free(ss->tls);
 	ss->http = NULL;
 	ss->exch = NULL;
-	ss->tls = NULL;
 }
 
 static bool app_start_http(struct sensor *s, struct session *ss)
@@ -201,6 +203,7 @@ static bool app_start_tls(struct sensor *s, struct session *ss)
 	ss->tls = tlssess_new(s->tls, on_plaintext, ss);
 	if (!ss->tls)
 		return false;
+	ss->over_tls = true;
 	s->stats.tls_flows++;
 	for (int d = 0; d < 2; d++)
 		if (ss->head_len[d])
@@ -292,8 +295,13 @@ static void on_gap(void *ctx, int dir, uint64_t n)
 	struct session *ss = ctx;
 	ss->gaps[dir]++;
 	ss->gap_bytes[dir] += n;
-	if (ss->app == APP_UNDECIDED && ss->head_len[dir])
-		app_decide(ss->s, ss); /* decide on what came before the hole */
+	if (ss->app == APP_UNDECIDED) {
+		/* Decide on what came before the hole; app_decide() tells the
+		 * new parser about the gaps itself. */
+		if (ss->head_len[dir])
+			app_decide(ss->s, ss);
+		return;
+	}
 	if (ss->app == APP_HTTP)
 		http_conn_gap(ss->http, dir, ss->s->now_us, n);
 	else if (ss->app == APP_TLS)
