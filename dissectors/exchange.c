@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "b64.h"
+#include "ascii.h"
 #include "buf.h"
 #include "textbuf.h"
 
@@ -42,27 +43,11 @@ static int peek(const struct buf *b, size_t at)
 	return buf_u8(&t);
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c + 32 : c;
-}
-
 /* True when the cursor starts with `s` (ASCII, case-insensitive). */
 static bool ci_prefix(const struct buf *b, const char *s)
 {
 	for (size_t i = 0; s[i]; i++)
-		if (lower(peek(b, i)) != lower((unsigned char)s[i]))
+		if (ascii_lower(peek(b, i)) != ascii_lower((unsigned char)s[i]))
 			return false;
 	return true;
 }
@@ -83,7 +68,7 @@ static size_t url_next(struct buf *b, bool plus_space, uint8_t u[4])
 	u[0] = c;
 	if (c != '%')
 		return 1;
-	int h1 = hexval(peek(b, 0)), h2 = hexval(peek(b, 1));
+	int h1 = ascii_hex_digit(peek(b, 0)), h2 = ascii_hex_digit(peek(b, 1));
 	if (h1 >= 0 && h2 >= 0) {
 		if (h1 || h2) {
 			buf_skip(b, 2);
@@ -91,10 +76,10 @@ static size_t url_next(struct buf *b, bool plus_space, uint8_t u[4])
 		}
 		return 1;
 	}
-	if (lower(peek(b, 0)) == 'u') {
+	if (ascii_lower(peek(b, 0)) == 'u') {
 		uint32_t cp = 0;
 		for (size_t i = 1; i <= 4; i++) {
-			int h = hexval(peek(b, i));
+			int h = ascii_hex_digit(peek(b, i));
 			if (h < 0)
 				return 1;
 			cp = cp << 4 | (uint32_t)h;
@@ -278,7 +263,7 @@ enum exchange_proto exchange_classify(const char *target, size_t len)
 	for (size_t i = 0; i < sizeof(exchange_routes) / sizeof(exchange_routes[0]); i++) {
 		const char *r = exchange_routes[i].path;
 		size_t n = strlen(r), k;
-		for (k = 0; k < n && path[k] && lower((unsigned char)path[k]) == r[k]; k++)
+		for (k = 0; k < n && path[k] && ascii_lower((unsigned char)path[k]) == r[k]; k++)
 			;
 		if (k == n && (path[n] == '\0' || path[n] == '/'))
 			return exchange_routes[i].proto;
@@ -320,7 +305,7 @@ static bool form_key(struct buf *b, const char *key, int *ret_term)
 		uint8_t u[4];
 		size_t n = url_next(b, true, u);
 		for (size_t i = 0; i < n; i++) {
-			if (ki < klen && lower(u[i]) == lower((unsigned char)key[ki]))
+			if (ki < klen && ascii_lower(u[i]) == ascii_lower((unsigned char)key[ki]))
 				ki++;
 			else
 				match = false;

@@ -15,12 +15,8 @@
 #include "exchange.h"
 #include "jwt.h"
 #include "ntlm.h"
+#include "ascii.h"
 #include "textbuf.h"
-
-static int lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c + 32 : c;
-}
 
 static bool is_space(int c)
 {
@@ -85,7 +81,7 @@ size_t identity_normalize_user(const char *in, size_t len, char *out, size_t out
 			keep = i + 1;
 	}
 	for (i = 0; i < keep; i++)
-		textbuf_putc(&tb, (char)lower(buf_u8(&s)));
+		textbuf_putc(&tb, (char)ascii_lower(buf_u8(&s)));
 	if (tb.truncated)
 		utf8_trim_partial(&tb);
 	if (ret_truncated)
@@ -119,7 +115,7 @@ static enum identity_auth parse_scheme(const char *value, size_t len, size_t *re
 	while (buf_left(&b) > 0 && is_space(buf_peek_u8(&b, 0)))
 		buf_skip(&b, 1);
 	while (buf_left(&b) > 0 && !is_space(buf_peek_u8(&b, 0)))
-		textbuf_putc(&st, (char)lower(buf_u8(&b)));
+		textbuf_putc(&st, (char)ascii_lower(buf_u8(&b)));
 	for (size_t i = 0; i < sizeof(identity_schemes) / sizeof(identity_schemes[0]); i++)
 		if (!st.truncated && !strcmp(scheme, identity_schemes[i].name))
 			auth = identity_schemes[i].auth;

@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "ascii.h"
 #include "config.h"
 
 struct parse {
@@ -112,11 +113,9 @@ static bool add_aliases(struct parse *p, const char *canonical, const char *list
 		char *a = strndup(s, n), *k = strdup(canonical);
 		/* User names are compared normalised: lower case. */
 		for (char *q = a; q && *q; q++)
-			if (*q >= 'A' && *q <= 'Z')
-				*q = (char)(*q - 'A' + 'a');
+			*q = (char)ascii_lower(*q);
 		for (char *q = k; q && *q; q++)
-			if (*q >= 'A' && *q <= 'Z')
-				*q = (char)(*q - 'A' + 'a');
+			*q = (char)ascii_lower(*q);
 		if (!a || !k) {
 			free(a);
 			free(k);

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ascii.h"
 #include "buf.h"
 #include "mdm_limits.h"
 
@@ -216,17 +217,6 @@ static bool is_space(uint8_t c)
 	return c == ' ' || c == '\t' || c == '\r';
 }
 
-static int hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static void skip_spaces(struct buf *b)
 {
 	while (buf_left(b) > 0 && is_space(buf_peek_u8(b, 0)))
@@ -250,7 +240,7 @@ static int unhex(struct buf t, uint8_t *out, size_t cap)
 	if (n == 0 || n % 2 || n / 2 > cap)
 		return -1;
 	for (size_t i = 0; i < n / 2; i++) {
-		int hi = hexval(buf_u8(&t)), lo = hexval(buf_u8(&t));
+		int hi = ascii_hex_digit(buf_u8(&t)), lo = ascii_hex_digit(buf_u8(&t));
 		if (hi < 0 || lo < 0)
 			return -1;
 		out[i] = (uint8_t)(hi << 4 | lo);

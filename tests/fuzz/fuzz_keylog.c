@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "ascii.h"
 #include "buf.h"
 #include "fuzz.h"
 #include "keylog.h"
@@ -40,22 +41,11 @@ static void on_bad_line(void *ctx, const char *source, uint64_t line, const char
 	b->last_line = line;
 }
 
-static int hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* n bytes of hex from the cursor into out; false when they are not hex. */
 static bool read_hex(struct buf *b, uint8_t *out, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		int hi = hexval(buf_u8(b)), lo = hexval(buf_u8(b));
+		int hi = ascii_hex_digit(buf_u8(b)), lo = ascii_hex_digit(buf_u8(b));
 
 		if (!buf_ok(b) || hi < 0 || lo < 0)
 			return false;
