@@ -22,25 +22,48 @@ struct parse {
 	char why[256];
 };
 
-int config_parse_size(const char *s, uint64_t max, uint64_t *ret)
+/* A decimal number followed by a one-letter unit (or none): the number,
+ * and the unit in *ret_unit ('\0' when none).  A minus sign, a blank or
+ * more text are refused. */
+static int number_unit(const char *s, unsigned long long *ret, char *ret_unit)
 {
 	char *end;
 	errno = 0;
 	if (!s[0] || s[0] == '-' || s[0] == ' ')
 		return -EINVAL;
 	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s)
+	if (errno || end == s || (end[0] && end[1]))
 		return -EINVAL;
-	unsigned shift = 0;
-	if (*end == 'k' || *end == 'K')
+	*ret = v;
+	*ret_unit = end[0];
+	return 0;
+}
+
+int config_parse_size(const char *s, uint64_t max, uint64_t *ret)
+{
+	unsigned long long v;
+	char unit;
+	unsigned shift;
+	if (number_unit(s, &v, &unit) < 0)
+		return -EINVAL;
+	switch (unit) {
+	case '\0':
+		shift = 0;
+		break;
+	case 'k':
+	case 'K':
 		shift = 10;
-	else if (*end == 'M')
+		break;
+	case 'M':
 		shift = 20;
-	else if (*end == 'G')
+		break;
+	case 'G':
 		shift = 30;
-	if (shift)
-		end++;
-	if (*end || v > (max >> shift))
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (v > (max >> shift))
 		return -ERANGE;
 	*ret = (uint64_t)v << shift;
 	return 0;
@@ -48,17 +71,15 @@ int config_parse_size(const char *s, uint64_t max, uint64_t *ret)
 
 int config_parse_duration(const char *s, uint64_t *ret_us)
 {
-	char *end;
-	errno = 0;
-	if (!s[0] || s[0] == '-' || s[0] == ' ')
+	unsigned long long v;
+	char unit;
+	uint64_t mul;
+	if (number_unit(s, &v, &unit) < 0)
 		return -EINVAL;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -EINVAL;
-	uint64_t mul = 1;
-	switch (*end) {
+	switch (unit) {
 	case '\0':
 	case 's':
+		mul = 1;
 		break;
 	case 'm':
 		mul = 60;
@@ -72,8 +93,6 @@ int config_parse_duration(const char *s, uint64_t *ret_us)
 	default:
 		return -EINVAL;
 	}
-	if (*end && end[1])
-		return -EINVAL;
 	if (v == 0 || v > UINT64_MAX / 1000000u / mul)
 		return -ERANGE;
 	*ret_us = (uint64_t)v * mul * 1000000u;
