@@ -91,6 +91,11 @@ struct detect {
 	struct detect_stats stats;
 };
 
+int detect_severity_rank(const char *severity)
+{
+	return strcmp(severity, "high") == 0 ? 0 : strcmp(severity, "medium") == 0 ? 1 : 2;
+}
+
 void detect_config_default(struct detect_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -471,7 +476,7 @@ static void raise_alert(struct detect *d, struct ident *id, int rule, struct fal
 		                          .last = fb->ts,
 		                          .count = 0,
 		                          .slot = 0};
-		d->stats.alerts[severity[0] == 'h' ? 0 : severity[0] == 'm' ? 1 : 2]++;
+		d->stats.alerts[detect_severity_rank(severity)]++;
 	} else {
 		d->stats.updates++;
 	}

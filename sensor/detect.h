@@ -100,6 +100,10 @@ struct detect_stats {
 	uint64_t expired; /* forgotten two windows after their last event */
 };
 
+/* 0 for "high", 1 for "medium", 2 for "low": the index of
+ * detect_stats.alerts, and the order alerts are ranked in. */
+int detect_severity_rank(const char *severity);
+
 /* Defaults: 24 h window, built-in allowlist only, LIMIT_DETECT_IDENTITIES. */
 void detect_config_default(struct detect_config *cfg);
 

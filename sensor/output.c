@@ -38,7 +38,6 @@ struct output {
 	struct detect *det;
 	FILE *json;
 	char json_name[256];
-	uint64_t alerts[3]; /* high, medium, low */
 	struct top_alert top[TOP_ALERTS];
 	size_t n_top;
 	int64_t next_slot; /* alert ids when there is no database */
@@ -197,7 +196,6 @@ static void on_alert(void *ctx, const struct detect_alert *a)
 	struct output *o = ctx;
 	int r = 0;
 	if (a->is_new) {
-		o->alerts[a->severity[0] == 'h' ? 0 : a->severity[0] == 'm' ? 1 : 2]++;
 		struct db_alert row = {
 		    .run_id = o->run_id,
 		    .ts_us = a->ts_us,
@@ -297,8 +295,7 @@ fail:
 static int top_cmp(const void *a, const void *b)
 {
 	const struct top_alert *x = a, *y = b;
-	int sx = x->severity[0] == 'h' ? 0 : x->severity[0] == 'm' ? 1 : 2;
-	int sy = y->severity[0] == 'h' ? 0 : y->severity[0] == 'm' ? 1 : 2;
+	int sx = detect_severity_rank(x->severity), sy = detect_severity_rank(y->severity);
 	if (sx != sy)
 		return sx - sy;
 	return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
@@ -307,9 +304,11 @@ static int top_cmp(const void *a, const void *b)
 void output_print_alerts(FILE *out, const struct output *o)
 {
 	struct top_alert top[TOP_ALERTS];
+	static const uint64_t none[3];
+	const uint64_t *al = o->det ? detect_stats(o->det)->alerts : none;
 	size_t n = o->n_top;
-	fprintf(out, "  alerts: %" PRIu64 " high, %" PRIu64 " medium, %" PRIu64 " low\n",
-	        o->alerts[0], o->alerts[1], o->alerts[2]);
+	fprintf(out, "  alerts: %" PRIu64 " high, %" PRIu64 " medium, %" PRIu64 " low\n", al[0],
+	        al[1], al[2]);
 	memcpy(top, o->top, n * sizeof(top[0]));
 	qsort(top, n, sizeof(top[0]), top_cmp);
 	for (size_t i = 0; i < n && i < 10; i++) {
