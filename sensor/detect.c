@@ -23,6 +23,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "ascii.h"
 #include "detect.h"
 #include "mdm_limits.h"
 
@@ -192,14 +193,6 @@ const struct detect_stats *detect_stats(const struct detect *d)
 
 /* ---- User-Agent allowlist ---- */
 
-static bool ci_find(const char *hay, const char *needle, size_t n)
-{
-	for (; *hay; hay++)
-		if (strncasecmp(hay, needle, n) == 0)
-			return true;
-	return n == 0;
-}
-
 bool detect_pattern_valid(const char *p)
 {
 	size_t n = strlen(p);
@@ -219,7 +212,7 @@ static bool pattern_match(const char *pat, const char *ua)
 	const char *core = pat + lead;
 	size_t cn = n - lead - trail;
 	if (lead && trail)
-		return ci_find(ua, core, cn);
+		return ascii_contains_ci(ua, un, core, cn);
 	if (trail)
 		return un >= cn && strncasecmp(ua, core, cn) == 0;
 	if (lead)

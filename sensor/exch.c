@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ascii.h"
 #include "exch.h"
 #include "exchange.h"
 #include "identity.h"
@@ -301,15 +302,6 @@ static void scan_response_body(struct pending *p, bool complete)
 	p->resp.done = true;
 }
 
-static bool ci_contains(const char *v, size_t n, const char *needle)
-{
-	size_t k = strlen(needle);
-	for (size_t i = 0; i + k <= n; i++)
-		if (strncasecmp(v + i, needle, k) == 0)
-			return true;
-	return false;
-}
-
 static void on_response_headers(struct exch_conn *c, const struct http_event *ev)
 {
 	struct pending *p = slot_of(c, ev->tx_index, false);
@@ -321,7 +313,7 @@ static void on_response_headers(struct exch_conn *c, const struct http_event *ev
 	p->throttled = http_tx_header(ev->tx, 1, "X-MS-ASThrottle", &v, &n);
 	p->wbxml_resp = p->proto == EXCHANGE_EAS && p->status == 200 &&
 	                http_tx_header(ev->tx, 1, "Content-Type", &v, &n) &&
-	                ci_contains(v, n, "wbxml");
+	                ascii_contains_ci(v, n, "wbxml", 5);
 	p->resp.done = !p->wbxml_resp;
 	if (p->owa_login && c->owa && !p->set_cookie && (p->status == 302 || p->status == 200))
 		p->set_cookie = header_copy(ev->tx, 1, "Set-Cookie");
